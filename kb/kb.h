@@ -2,14 +2,21 @@
  *
  * Entries (conditions, symptoms, medicines, tests, measures, wellness) live as
  * JSON files in kb/content/, are loaded by kb_build() into one SQLite file, and
- * are searched with BM25 over titles, aliases and section text. The store is
- * opened read-only by the engine and shared across threads through
- * per-thread connections (kb_t is one connection: open one per thread). */
+ * are searched with BM25 over titles, aliases and section text. Curators add
+ * and replace entries with kb_import(), record clinical reviews with
+ * kb_review() and check a store with kb_verify(); every change lands in an
+ * append-only audit log. The store is opened read-only by the engine and
+ * shared across threads through per-thread connections (kb_t is one
+ * connection: use it from one thread at a time, open one per thread).
+ *
+ * Memory: every function that hands back memory names its free function;
+ * strings inside returned structures belong to that structure. */
 #ifndef MUSE_KB_H
 #define MUSE_KB_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "muse.h"
 
@@ -19,10 +26,20 @@ enum { KB_READONLY = 0, KB_READWRITE = 1 };
 
 /* Opens an existing store. A missing file, a file that is not a Muse store or
  * one of a newer schema fail with a message naming the path and how to
- * rebuild it. *out is closed with kb_close(). */
+ * rebuild it. KB_READWRITE migrates a store of an older schema to the current
+ * one first (in one transaction); KB_READONLY refuses an older store and
+ * says to run `muse kb migrate`. *out is closed with kb_close(). */
 int kb_open(const char *path, int mode, kb_t **out, muse_error_t *err);
 void kb_close(kb_t *kb);
 const char *kb_path(const kb_t *kb);
+
+/* The schema version this code writes (PRAGMA user_version of a store). */
+int kb_schema_version(void);
+/* Creates an empty store of the current schema at path, which must not exist. */
+int kb_create(const char *path, muse_error_t *err);
+/* Opens path read-write and migrates it to the current schema. *from is the
+ * schema it had (equal to kb_schema_version() when nothing was to do). */
+int kb_migrate(const char *path, int *from, muse_error_t *err);
 
 typedef struct kb_build_stats {
     size_t entries;
@@ -30,7 +47,7 @@ typedef struct kb_build_stats {
     double seconds;
 } kb_build_stats_t;
 
-/* Progress callback: done of total entries; return nonzero to continue. */
+/* Progress callback: done of total entries (total 0 when unknown). */
 typedef void (*kb_progress_fn)(size_t done, size_t total, void *ud);
 
 /* Builds a store at db_path from every *.json under content_dir. The new store
@@ -95,6 +112,7 @@ typedef struct kb_entry {
     char *reviewer;
     char *credentials;
     char *review_date;
+    char *review_note;        /* the note of the latest review, or "" */
 } kb_entry_t;
 
 /* Loads one entry; MUSE_ENOTFOUND if there is none. Freed with kb_entry_free(). */
@@ -102,6 +120,65 @@ int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err);
 void kb_entry_free(kb_entry_t *e);
 /* The text of one section of an entry (borrowed from e), or NULL. */
 const char *kb_entry_section(const kb_entry_t *e, const char *kind);
+/* The entry in its canonical JSON form (fixed key order, sections in
+ * canonical order): what export writes and import reads. pretty: indented.
+ * The caller frees the string with free(); NULL when out of memory. */
+char *kb_entry_to_json(const kb_entry_t *e, int pretty);
+
+/* ---- curation ---- */
+
+typedef struct kb_import_opts {
+    int replace;               /* an existing id is replaced (version bumped) instead of an error */
+    kb_progress_fn progress;   /* may be NULL */
+    void *ud;
+} kb_import_opts_t;
+
+typedef struct kb_import_stats {
+    size_t added;
+    size_t replaced;
+    size_t lines;
+    double seconds;
+} kb_import_stats_t;
+
+/* Imports a JSONL file (one entry per line, the format of docs/kb-format.md;
+ * "-" reads standard input) into a store opened KB_READWRITE, in one
+ * transaction: on any error nothing is changed, and the message names the
+ * file, line (and column for bad JSON) and field. A duplicate id (in the store
+ * or twice in the file) is an error unless opts->replace, which replaces the
+ * entry, bumps its version and keeps the old one in the audit log. */
+int kb_import(kb_t *kb, const char *path, const kb_import_opts_t *opts, kb_import_stats_t *stats,
+              muse_error_t *err);
+
+/* Writes every entry, ordered by id, one canonical JSON object per line.
+ * Importing the output into an empty store and exporting again gives the
+ * same bytes. *n (may be NULL) is the number of entries written. */
+int kb_export(kb_t *kb, FILE *out, size_t *n, muse_error_t *err);
+
+typedef struct kb_review {
+    const char *reviewer;      /* required */
+    const char *credentials;   /* required */
+    const char *decision;      /* "approve" or "reject" */
+    const char *note;          /* may be NULL */
+    const char *date;          /* YYYY-MM-DD; NULL: today (UTC) */
+} kb_review_t;
+
+/* Records a clinical review of an entry in a store opened KB_READWRITE.
+ * approve sets the entry's status to reviewed; reject sets it back to draft.
+ * Both are kept in the review history and the audit log. MUSE_ENOTFOUND for
+ * an unknown id, MUSE_EINVAL for a missing reviewer, credentials or decision. */
+int kb_review(kb_t *kb, const char *id, const kb_review_t *r, muse_error_t *err);
+
+typedef struct kb_problems {
+    char **v;     /* one sentence per problem */
+    size_t n;
+} kb_problems_t;
+
+/* Checks a store: SQLite integrity, foreign keys, every entry has sources and
+ * an overview, no alias, section or source points at a missing entry, and
+ * the full-text indexes match the tables. Returns MUSE_OK when the checks
+ * ran (problems, if any, in *out, freed with kb_problems_free()). */
+int kb_verify(kb_t *kb, kb_problems_t *out, muse_error_t *err);
+void kb_problems_free(kb_problems_t *p);
 
 typedef struct kb_stats {
     size_t entries;
@@ -138,20 +215,34 @@ typedef struct kb_mentions {
     size_t n;
 } kb_mentions_t;
 
+/* *out is freed with kb_mentions_free(). */
 int kb_find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, muse_error_t *err);
 void kb_mentions_free(kb_mentions_t *m);
 
-/* The store's own word handling, for modules that must read text the way
- * search does (triage matches questions against entry sentences). */
-typedef struct kb_words kb_words_t;
-struct kb_words {
+/* ---- text helpers shared with the engine ----
+ * Questions, titles and aliases all pass through the same splitter and
+ * stemmer, so other modules that match question words against entry text
+ * (triage, mentions) agree with the store. */
+
+typedef struct kb_words {
     char **v;
     size_t n;
     size_t cap;
-};
-/* Lower-case, apostrophe-free, lightly stemmed words of text; free with kb_words_free(). */
+} kb_words_t;
+
+/* Splits text into lower-case words (letters, digits and UTF-8 bytes), drops
+ * apostrophes ("don't" -> "dont") and applies a light plural stemmer.
+ * out is freed with kb_words_free(), also after a failure. */
 int kb_words_split(const char *text, kb_words_t *out);
 void kb_words_free(kb_words_t *w);
-int kb_is_stopword(const char *word);
+/* Light English plural stemmer, in place: "headaches" -> "headache". */
+void kb_stem(char *w);
+/* A word (already split and stemmed) that carries no topic (kb/data/stopwords.txt). */
+int kb_is_stopword(const char *w);
+/* Lay-to-clinical expansions of one word (kb/data/synonyms.json);
+ * a NULL-terminated list borrowed from the process-wide table, or NULL. */
+const char *const *kb_synonyms(const char *w);
+/* A phrase as stemmed words joined by single spaces; the caller frees it. */
+char *kb_normalise(const char *text, int *nwords);
 
 #endif

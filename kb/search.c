@@ -1,13 +1,26 @@
 /* Retrieval over the knowledge store.
  *
  * A question is split into words; question words and stop words are dropped;
- * lay words gain their clinical synonyms; the rest is an OR query to FTS5
- * ranked by BM25 with titles and aliases weighted well above body text, so a
- * question naming a condition lands on that condition's entry rather than on
- * one that merely mentions it. A title or alias said in full ("high blood
- * pressure") adds a strong boost, longer phrases more. Words the store has
- * never seen go through a trigram index of names to catch typos
- * ("diabetis" -> diabetes). */
+ * a word the store has never seen is corrected to the nearest word it has
+ * (a trigram index finds candidates, edit distance decides), and lay words
+ * gain their clinical synonyms (kb/data/synonyms.json). The evidence for an
+ * entry then adds up from three places:
+ *   - a title or alias said in full ("high blood pressure"): a strong boost,
+ *     more for longer names, so a question naming a condition lands on that
+ *     condition's entry rather than on one that merely mentions it;
+ *   - BM25 over titles and aliases (names_fts, titles weighing most);
+ *   - BM25 over each section on its own (sections_fts), taking the entry's
+ *     best section: a question is usually about one aspect of a topic, and a
+ *     section that answers it should not be diluted by the rest of the entry.
+ * Entries that cover more of the question's words gain a little over ones
+ * that match one word many times. A search restricted to a section kind
+ * ("treatment of asthma") ranks by that section and returns only entries
+ * that have it.
+ *
+ * The section index is read in one pass when the question's words are rare
+ * enough; on a large store, common words are left out of that pass and only
+ * used to rescore the best candidates, each a rowid-range lookup (an entry's
+ * sections are one rowid range), which keeps the time bounded. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,91 +30,39 @@
 #include "kb/kb_internal.h"
 #include "muse_err.h"
 
-#define MAX_TERMS 48
-#define MAX_CAND 64
-#ifndef FIRST_MENTION_BONUS
+#define MAX_CONCEPTS 24
+#define MAX_PHRASES 60
+#define MAX_PHRASE_WORDS 8
+/* Section rows read in the one pass (see the file comment). */
+#define SECTION_ROW_BUDGET 2000
+/* Candidates rescored with every word on a large store. */
+#define RESCORE_TOP 40
+
+/* Weights of the evidence. Name boosts keep the scale the engine reads as
+ * confidence (a full name said scores 14-30); the rest were set on the
+ * labelled questions of tests/kb as a whole, never per question. */
+#ifndef KB_TUNE
+#define W_NAMES 1.0
+#define W_SECTION 2.0
+#define W_SECTION_REST 0.15
+#define W_COVERAGE 3.0
 #define FIRST_MENTION_BONUS 4.0
+#else
+/* Tuning builds read the weights from the environment (never shipped). */
+static double tune(const char *name, double def)
+{
+    const char *v = getenv(name);
+    return v ? atof(v) : def;
+}
+#define W_NAMES tune("W_NAMES", 1.0)
+#define W_SECTION tune("W_SECTION", 2.0)
+#define W_SECTION_REST tune("W_SECTION_REST", 0.15)
+#define W_COVERAGE tune("W_COVERAGE", 3.0)
+#define FIRST_MENTION_BONUS tune("FIRST_MENTION_BONUS", 4.0)
 #endif
 
-/* ---- alias table for whole-phrase matching ---- */
+/* ---- mentions: names said in full ---- */
 
-static int cmp_alias(const void *a, const void *b)
-{
-    return strcmp(((const kb_alias_row_t *)a)->norm, ((const kb_alias_row_t *)b)->norm);
-}
-
-static int load_aliases(kb_t *kb, muse_error_t *err)
-{
-    if (kb->aliases_loaded)
-        return MUSE_OK;
-    sqlite3_stmt *st = NULL;
-    int rc = MUSE_OK;
-    if (sqlite3_prepare_v2(kb->db,
-                           "SELECT a.entry_id, e.kind, a.alias, a.norm FROM aliases a"
-                           " JOIN entries e ON e.id = a.entry_id ORDER BY a.entry_id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return muse_err(err, MUSE_ECORRUPT, "%s: reading aliases: %s", kb->path, sqlite3_errmsg(kb->db));
-    size_t cap = 0, idcap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (kb->n_alias_ids == 0 || strcmp(kb->alias_ids[kb->n_alias_ids - 1], id) != 0) {
-            if (kb->n_alias_ids == idcap) {
-                idcap = idcap ? idcap * 2 : 256;
-                char **v = realloc(kb->alias_ids, idcap * sizeof *v);
-                char **k = v ? realloc(kb->alias_kinds, idcap * sizeof *k) : NULL;
-                if (v)
-                    kb->alias_ids = v;
-                if (!v || !k)
-                    goto oom;
-                kb->alias_kinds = k;
-            }
-            kb->alias_ids[kb->n_alias_ids] = strdup(id);
-            kb->alias_kinds[kb->n_alias_ids] = strdup((const char *)sqlite3_column_text(st, 1));
-            kb->n_alias_ids++;
-        }
-        if (kb->n_aliases == cap) {
-            cap = cap ? cap * 2 : 1024;
-            kb_alias_row_t *v = realloc(kb->aliases, cap * sizeof *v);
-            if (!v)
-                goto oom;
-            kb->aliases = v;
-        }
-        kb_alias_row_t *r = &kb->aliases[kb->n_aliases++];
-        r->entry = (int)kb->n_alias_ids - 1;
-        r->alias = strdup((const char *)sqlite3_column_text(st, 2));
-        r->norm = strdup((const char *)sqlite3_column_text(st, 3));
-        r->nwords = 1;
-        for (const char *p = r->norm; *p; p++)
-            r->nwords += *p == ' ';
-        if (!r->alias || !r->norm)
-            goto oom;
-    }
-    qsort(kb->aliases, kb->n_aliases, sizeof *kb->aliases, cmp_alias);
-    kb->aliases_loaded = 1;
-    goto done;
-oom:
-    rc = muse_err(err, MUSE_ENOMEM, "out of memory loading aliases");
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* First alias row whose norm equals key, or -1. */
-static long alias_find(const kb_t *kb, const char *key)
-{
-    size_t lo = 0, hi = kb->n_aliases;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(kb->aliases[mid].norm, key);
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < kb->n_aliases && strcmp(kb->aliases[lo].norm, key) == 0 ? (long)lo : -1;
-}
-
-/* Word spans of the original text, so mentions can report byte offsets. */
 typedef struct span {
     size_t start, end;
 } span_t;
@@ -125,84 +86,182 @@ static size_t word_spans(const char *text, span_t *spans, size_t max)
     return n;
 }
 
-#define MAX_PHRASE 8
+/* Looks up the smallest stored name >= key: sets *exact when key is a name
+ * and returns whether some longer name starts with key and a space. */
+static int name_prefix(kb_t *kb, const char *key, int *exact, muse_error_t *err)
+{
+    size_t kl = strlen(key);
+    *exact = 0;
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_NORM_GE, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, key, (int)kl, SQLITE_STATIC);
+    const char *ge = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (ge && strcmp(ge, key) == 0) {
+        *exact = 1;
+        /* Is there a longer one too? Everything after key sorts from key" ". */
+        char *k2 = malloc(kl + 2);
+        if (!k2)
+            return -1;
+        memcpy(k2, key, kl);
+        k2[kl] = ' ';
+        k2[kl + 1] = '\0';
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, k2, (int)kl + 1, SQLITE_STATIC);
+        ge = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        int more = ge && strncmp(ge, k2, kl + 1) == 0;
+        sqlite3_reset(st);
+        free(k2);
+        return more;
+    }
+    int more = ge && strncmp(ge, key, kl) == 0 && ge[kl] == ' ';
+    sqlite3_reset(st);
+    return more;
+}
 
-int kb_find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, muse_error_t *err)
+typedef struct match {
+    size_t i;
+    int len;
+} match_t;
+
+static int cmp_match(const void *a, const void *b)
+{
+    const match_t *x = a, *y = b;
+    if (x->len != y->len)
+        return y->len - x->len;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* kb_find_mentions, also giving each mention's entry row number (ns, which
+ * the caller frees, may be NULL). */
+static int find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, sqlite3_int64 **ns, muse_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = load_aliases(kb, err);
-    if (rc != MUSE_OK)
-        return rc;
+    if (ns)
+        *ns = NULL;
     kb_words_t w;
     if (kb_words_split(text, &w) != MUSE_OK)
         return muse_err(err, MUSE_ENOMEM, "out of memory");
-    size_t nspan_cap = w.n ? w.n : 1;
-    span_t *spans = calloc(nspan_cap, sizeof *spans);
-    char *covered = calloc(nspan_cap, 1);
-    char *key = malloc(strlen(text) + 2);
-    size_t cap = 0;
-    if (!spans || !covered || !key) {
-        rc = muse_err(err, MUSE_ENOMEM, "out of memory");
-        goto done;
-    }
-    size_t ns = word_spans(text, spans, nspan_cap);
-    if (ns != w.n)
-        ns = ns < w.n ? ns : w.n;
-    /* Longest phrases first, so "type 2 diabetes" wins over "diabetes". */
-    for (int len = MAX_PHRASE; len >= 1; len--) {
-        for (size_t i = 0; i + (size_t)len <= ns; i++) {
-            int skip = 0;
-            for (int k = 0; k < len; k++)
-                skip |= covered[i + k];
-            if (skip)
-                continue;
-            key[0] = '\0';
-            for (int k = 0; k < len; k++) {
-                if (k)
-                    strcat(key, " ");
-                strcat(key, w.v[i + k]);
+    int rc = MUSE_OK;
+    size_t nw = w.n ? w.n : 1;
+    span_t *spans = calloc(nw, sizeof *spans);
+    char *covered = calloc(nw, 1);
+    match_t *matches = calloc(nw * MAX_PHRASE_WORDS, sizeof *matches);
+    char *key = malloc(strlen(text) * 2 + 2);
+    sqlite3_int64 *nv = NULL;
+    size_t nm = 0, cap = 0;
+    if (!spans || !covered || !matches || !key)
+        goto oom;
+    size_t nsp = word_spans(text, spans, nw);
+    if (nsp < w.n)
+        w.n = nsp;   /* never happens: both split the same way */
+    /* Every name that starts at each word, walking the sorted name index a
+     * word at a time for as long as some name continues. */
+    for (size_t i = 0; i < w.n; i++) {
+        key[0] = '\0';
+        for (int len = 1; len <= MAX_PHRASE_WORDS && i + (size_t)len <= w.n; len++) {
+            if (len > 1)
+                strcat(key, " ");
+            strcat(key, w.v[i + (size_t)len - 1]);
+            int exact = 0;
+            int more = name_prefix(kb, key, &exact, err);
+            if (more < 0) {
+                rc = err ? err->code : MUSE_ECORRUPT;
+                goto done;
             }
             /* A lone stop word is never a mention, even if some alias is one. */
-            if (len == 1 && (kb_is_stopword(key) || strlen(key) < 2))
-                continue;
-            long a = alias_find(kb, key);
-            if (a < 0)
-                continue;
-            for (size_t r = (size_t)a; r < kb->n_aliases && strcmp(kb->aliases[r].norm, key) == 0; r++) {
-                /* Skip an entry already mentioned at this same place. */
-                int dup = 0;
-                for (size_t m = 0; m < out->n; m++)
-                    dup |= out->v[m].start == spans[i].start &&
-                           strcmp(out->v[m].id, kb->alias_ids[kb->aliases[r].entry]) == 0;
-                if (dup)
-                    continue;
-                if (out->n == cap) {
-                    cap = cap ? cap * 2 : 8;
-                    kb_mention_t *v = realloc(out->v, cap * sizeof *v);
-                    if (!v) {
-                        rc = muse_err(err, MUSE_ENOMEM, "out of memory");
-                        goto done;
-                    }
-                    out->v = v;
-                }
-                kb_mention_t *m = &out->v[out->n++];
-                m->id = strdup(kb->alias_ids[kb->aliases[r].entry]);
-                m->kind = strdup(kb->alias_kinds[kb->aliases[r].entry]);
-                m->alias = strdup(kb->aliases[r].alias);
-                m->start = spans[i].start;
-                m->end = spans[i + (size_t)len - 1].end;
-            }
-            for (int k = 0; k < len; k++)
-                covered[i + k] = 1;
+            if (exact && !(len == 1 && (kb_is_stopword(key) || strlen(key) < 2)))
+                matches[nm++] = (match_t){i, len};
+            if (!more)
+                break;
         }
     }
+    /* Longest first, so "type 2 diabetes" wins over "diabetes". */
+    qsort(matches, nm, sizeof *matches, cmp_match);
+    for (size_t m = 0; m < nm; m++) {
+        size_t i = matches[m].i;
+        int len = matches[m].len, skip = 0;
+        for (int k = 0; k < len; k++)
+            skip |= covered[i + (size_t)k];
+        if (skip)
+            continue;
+        key[0] = '\0';
+        for (int k = 0; k < len; k++) {
+            if (k)
+                strcat(key, " ");
+            strcat(key, w.v[i + (size_t)k]);
+        }
+        sqlite3_stmt *st = kb_stmt(kb, KB_ST_NORM_EQ, err);
+        if (!st) {
+            rc = err ? err->code : MUSE_ECORRUPT;
+            goto done;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            int dup = 0;
+            for (size_t k = 0; k < out->n; k++)
+                dup |= out->v[k].start == spans[i].start && strcmp(out->v[k].id, id) == 0;
+            if (dup)
+                continue;
+            if (out->n == cap) {
+                cap = cap ? cap * 2 : 8;
+                kb_mention_t *v = realloc(out->v, cap * sizeof *v);
+                sqlite3_int64 *n2 = v ? realloc(nv, cap * sizeof *n2) : NULL;
+                if (v)
+                    out->v = v;
+                if (!v || !n2) {
+                    sqlite3_reset(st);
+                    goto oom;
+                }
+                nv = n2;
+            }
+            kb_mention_t *mt = &out->v[out->n];
+            mt->id = strdup(id);
+            mt->kind = strdup((const char *)sqlite3_column_text(st, 1));
+            mt->alias = strdup((const char *)sqlite3_column_text(st, 2));
+            mt->start = spans[i].start;
+            mt->end = spans[i + (size_t)len - 1].end;
+            nv[out->n] = sqlite3_column_int64(st, 3);
+            out->n++;
+            if (!mt->id || !mt->kind || !mt->alias) {
+                sqlite3_reset(st);
+                goto oom;
+            }
+        }
+        sqlite3_reset(st);
+        for (int k = 0; k < len; k++)
+            covered[i + (size_t)k] = 1;
+    }
+    goto done;
+oom:
+    rc = muse_err(err, MUSE_ENOMEM, "out of memory");
 done:
     free(spans);
     free(covered);
+    free(matches);
     free(key);
     kb_words_free(&w);
-    if (rc != MUSE_OK)
+    if (rc != MUSE_OK) {
         kb_mentions_free(out);
+        free(nv);
+    } else if (ns) {
+        *ns = nv;
+    } else {
+        free(nv);
+    }
+    return rc;
+}
+
+int kb_find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, muse_error_t *err)
+{
+    if (!text) {
+        memset(out, 0, sizeof *out);
+        return muse_err(err, MUSE_EINVAL, "no text given");
+    }
+    int own = kb_read_begin(kb);
+    int rc = find_mentions(kb, text, out, NULL, err);
+    kb_read_end(kb, own);
     return rc;
 }
 
@@ -219,53 +278,7 @@ void kb_mentions_free(kb_mentions_t *m)
     memset(m, 0, sizeof *m);
 }
 
-/* ---- ranking ---- */
-
-typedef struct cand {
-    char id[72];
-    double score;
-} cand_t;
-
-static cand_t *cand_get(cand_t *c, size_t *n, const char *id)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(c[i].id, id) == 0)
-            return &c[i];
-    if (*n == MAX_CAND)
-        return NULL;
-    cand_t *x = &c[(*n)++];
-    snprintf(x->id, sizeof x->id, "%s", id);
-    x->score = 0;
-    return x;
-}
-
-static int cmp_cand(const void *a, const void *b)
-{
-    double d = ((const cand_t *)b)->score - ((const cand_t *)a)->score;
-    if (d != 0)
-        return d > 0 ? 1 : -1;
-    return strcmp(((const cand_t *)a)->id, ((const cand_t *)b)->id);
-}
-
-static int in_vocab(kb_t *kb, const char *w)
-{
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(kb->db, "SELECT 1 FROM vocab WHERE word=?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
-static int has_term(char **terms, size_t n, const char *w)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(terms[i], w) == 0)
-            return 1;
-    return 0;
-}
+/* ---- typo fallback ---- */
 
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent
  * transpositions), giving up once it exceeds max. */
@@ -300,293 +313,733 @@ static int osa_distance(const char *a, const char *b, int max)
     return d[n][m];
 }
 
-/* Typo fallback for a word the store has never seen: the closest word of
- * the store's vocabulary that starts with the same letter (people rarely
- * mistype the first letter), within one edit for short words and two for
- * longer ones. The trigram index of names breaks ties toward words that name
- * something. Returns a new string or NULL. */
+/* Whether the store knows w (in some section or name); *df gets the number
+ * of sections holding it and *ndf the number of entries whose names do. */
+static int word_known(kb_t *kb, const char *w, long *df, long *ndf)
+{
+    *df = *ndf = 0;
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_VOCAB_HAS, NULL);
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *df = (long)sqlite3_column_int64(st, 0);
+        *ndf = (long)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return *df > 0 || *ndf > 0;
+}
+
+/* The closest known word to a word the store has never seen: candidates
+ * share trigrams with it (so a mistyped first letter is found too), and the
+ * one within one edit (short words) or two (longer ones) wins, ties going to
+ * words that name something, then to commoner words. NULL if none; the
+ * caller frees the result. */
 static char *correct_word(kb_t *kb, const char *w)
 {
-    int n = (int)strlen(w);
-    if (n < 4 || !isalpha((unsigned char)w[0]))
+    size_t n = strlen(w);
+    if (n < 4 || n > 40)
         return NULL;
+    for (const char *p = w; *p; p++)
+        if (!isalpha((unsigned char)*p))
+            return NULL;
     int max = n <= 5 ? 1 : 2;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(kb->db,
-                           "SELECT word FROM vocab WHERE word >= ?1 AND word < ?2"
-                           " AND length(word) BETWEEN ?3 AND ?4",
-                           -1, &st, NULL) != SQLITE_OK)
+    /* "dia" OR "iab" OR ... : each quoted 3-letter string is one trigram. */
+    char q[40 * 8 + 8];
+    size_t ql = 0;
+    for (size_t i = 0; i + 3 <= n; i++)
+        ql += (size_t)snprintf(q + ql, sizeof q - ql, "%s\"%.3s\"", i ? " OR " : "", w + i);
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_VOCAB_TRI, NULL);
+    if (!st)
         return NULL;
-    char lo[2] = {w[0], 0}, hi[2] = {(char)(w[0] + 1), 0};
-    sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, n - max);
-    sqlite3_bind_int(st, 4, n + max);
+    sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
     char *best = NULL;
-    int best_d = max + 1;
+    int best_d = max + 1, best_name = 0;
+    long best_df = -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *cand = (const char *)sqlite3_column_text(st, 0);
-        int d = osa_distance(w, cand, best_d < max ? best_d : max);
-        if (d < best_d) {
+        long df = (long)sqlite3_column_int64(st, 1);
+        int name = sqlite3_column_int(st, 2);
+        int d = osa_distance(w, cand, max);
+        if (d > max)
+            continue;
+        if (d < best_d || (d == best_d && (name > best_name || (name == best_name && df > best_df)))) {
+            char *c = strdup(cand);
+            if (!c)
+                continue;
             free(best);
-            best = strdup(cand);
+            best = c;
             best_d = d;
-            if (d == 1)
-                break;
+            best_name = name;
+            best_df = df;
         }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return best;
 }
 
-/* Appends `"w"` to an FTS5 query, escaping quotes. */
-static void q_append(char *q, size_t cap, const char *w)
+/* ---- candidates ---- */
+
+typedef struct cand {
+    sqlite3_int64 n;         /* entries.n; -1 marks a free slot */
+    double boost;            /* names said in full */
+    double names;            /* BM25 over title and aliases */
+    double best, rest;       /* best section's BM25, and the sum of the others */
+    sqlite3_int64 best_row;  /* that section's row, or -1 */
+    uint64_t mask;           /* query phrases matched anywhere */
+    double score;
+} cand_t;
+
+typedef struct cands {
+    cand_t *v;
+    size_t cap, n;
+} cands_t;
+
+static cand_t *cand_get(cands_t *c, sqlite3_int64 n)
 {
-    size_t n = strlen(q);
-    if (n && n + 5 < cap) {
-        strcat(q, " OR ");
-        n += 4;
+    if ((c->n + 1) * 2 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        cand_t *v = malloc(cap * sizeof *v);
+        if (!v)
+            return NULL;
+        for (size_t i = 0; i < cap; i++)
+            v[i].n = -1;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (c->v[i].n < 0)
+                continue;
+            size_t h = ((uint64_t)c->v[i].n * 0x9E3779B97F4A7C15ULL >> 20) & (cap - 1);
+            while (v[h].n >= 0)
+                h = (h + 1) & (cap - 1);
+            v[h] = c->v[i];
+        }
+        free(c->v);
+        c->v = v;
+        c->cap = cap;
     }
-    if (n + 2 >= cap)
-        return;
-    q[n++] = '"';
-    for (const char *p = w; *p && n + 3 < cap; p++) {
-        if (*p == '"')
-            q[n++] = '"';
-        q[n++] = *p;
+    size_t h = ((uint64_t)n * 0x9E3779B97F4A7C15ULL >> 20) & (c->cap - 1);
+    while (c->v[h].n >= 0 && c->v[h].n != n)
+        h = (h + 1) & (c->cap - 1);
+    if (c->v[h].n < 0) {
+        memset(&c->v[h], 0, sizeof c->v[h]);
+        c->v[h].n = n;
+        c->v[h].best_row = -1;
+        c->n++;
     }
-    q[n++] = '"';
-    q[n] = '\0';
+    return &c->v[h];
 }
 
-static int fill_hit(kb_t *kb, const cand_t *c, const char *fts_query, const kb_search_opts_t *o,
-                    kb_hit_t *h)
+static int cmp_cand(const void *a, const void *b)
 {
-    sqlite3_stmt *st = NULL;
-    memset(h, 0, sizeof *h);
-    h->score = c->score;
-    h->id = strdup(c->id);
-    if (sqlite3_prepare_v2(kb->db, "SELECT title, kind, status FROM entries WHERE id=?", -1, &st, NULL) !=
-        SQLITE_OK)
-        return MUSE_ECORRUPT;
-    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        h->title = strdup((const char *)sqlite3_column_text(st, 0));
-        h->kind = strdup((const char *)sqlite3_column_text(st, 1));
-        h->status = strdup((const char *)sqlite3_column_text(st, 2));
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (o && o->section) {
-        if (sqlite3_prepare_v2(kb->db, "SELECT kind, substr(text, 1, 240) FROM sections WHERE entry_id=? AND kind=?",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, o->section, -1, SQLITE_STATIC);
-        }
-    } else if (fts_query && *fts_query) {
-        if (sqlite3_prepare_v2(kb->db,
-                               "SELECT kind, snippet(sections_fts, 2, '', '', '…', 20) FROM sections_fts"
-                               " WHERE sections_fts MATCH ?1 AND entry_id = ?2 ORDER BY rank LIMIT 1",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, fts_query, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
-        }
-    }
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        h->section = strdup((const char *)sqlite3_column_text(st, 0));
-        h->snippet = strdup((const char *)sqlite3_column_text(st, 1));
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!h->snippet &&
-        sqlite3_prepare_v2(kb->db, "SELECT substr(text, 1, 200) FROM sections WHERE entry_id=? AND kind='overview'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            h->section = strdup("overview");
-            h->snippet = strdup((const char *)sqlite3_column_text(st, 0));
-        }
-        sqlite3_finalize(st);
-    }
-    if (!h->id || !h->title || !h->kind || !h->status)
+    const cand_t *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* Folds one section row into its entry's evidence. */
+static int add_section_row(cands_t *c, sqlite3_int64 row, double score, uint64_t mask, int only_ord)
+{
+    if (only_ord >= 0 && row % KB_SECTION_SLOTS != only_ord)
+        return MUSE_OK;
+    cand_t *x = cand_get(c, row / KB_SECTION_SLOTS);
+    if (!x)
         return MUSE_ENOMEM;
+    double s = score;
+    if (s > x->best) {
+        x->rest += x->best;
+        x->best = s;
+        x->best_row = row;
+    } else {
+        x->rest += s;
+    }
+    x->mask |= mask;
     return MUSE_OK;
 }
 
-int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits_t *out,
-              muse_error_t *err)
+/* ---- the query ---- */
+
+typedef struct query {
+    char *phrases[MAX_PHRASES];
+    int concept[MAX_PHRASES];      /* which question word each phrase stands for */
+    long df[MAX_PHRASES];          /* sections holding the phrase */
+    long ndf[MAX_PHRASES];         /* entries whose names hold it */
+    size_t np;
+    size_t nconcepts;
+    char *fts;                     /* every phrase, OR-ed */
+    double fts_df[MAX_PHRASES];    /* df and ndf of fts's phrases, in its order */
+    double fts_ndf[MAX_PHRASES];
+    int fts_np;
+    char *corrected;               /* the question with typos corrected */
+    int n_corrected;
+} query_t;
+
+static void query_free(query_t *q)
+{
+    for (size_t i = 0; i < q->np; i++)
+        free(q->phrases[i]);
+    free(q->fts);
+    free(q->corrected);
+    memset(q, 0, sizeof *q);
+}
+
+static int has_phrase(const query_t *q, const char *w)
+{
+    for (size_t i = 0; i < q->np; i++)
+        if (strcmp(q->phrases[i], w) == 0)
+            return 1;
+    return 0;
+}
+
+static int add_phrase(kb_t *kb, query_t *q, const char *w, int concept)
+{
+    long df, ndf;
+    if (q->np == MAX_PHRASES || has_phrase(q, w))
+        return MUSE_OK;
+    if (!word_known(kb, w, &df, &ndf))
+        return MUSE_OK;   /* a synonym the store never uses adds nothing */
+    if (!(q->phrases[q->np] = strdup(w)))
+        return MUSE_ENOMEM;
+    q->concept[q->np] = concept;
+    q->df[q->np] = df;
+    q->ndf[q->np] = ndf;
+    q->np++;
+    return MUSE_OK;
+}
+
+/* FTS5 query text: the phrases whose bit is set in `use`, OR-ed, each quoted;
+ * their document frequencies go to df and ndf in the same order. */
+static char *fts_text(const query_t *q, uint64_t use, double *df, double *ndf, int *np)
+{
+    size_t cap = 8;
+    for (size_t i = 0; i < q->np; i++)
+        cap += strlen(q->phrases[i]) * 2 + 8;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    size_t n = 0;
+    s[0] = '\0';
+    *np = 0;
+    for (size_t i = 0; i < q->np; i++) {
+        if (!(use >> i & 1))
+            continue;
+        df[*np] = (double)q->df[i];
+        ndf[*np] = (double)q->ndf[i];
+        (*np)++;
+        if (n)
+            n += (size_t)sprintf(s + n, " OR ");
+        s[n++] = '"';
+        for (const char *p = q->phrases[i]; *p; p++) {
+            if (*p == '"')
+                s[n++] = '"';
+            s[n++] = *p;
+        }
+        s[n++] = '"';
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static int build_query(kb_t *kb, const char *text, query_t *q, muse_error_t *err)
+{
+    memset(q, 0, sizeof *q);
+    kb_words_t w;
+    if (kb_words_split(text, &w) != MUSE_OK)
+        return muse_err(err, MUSE_ENOMEM, "out of memory");
+    int rc = MUSE_OK;
+    size_t clen = 1;
+    for (size_t i = 0; i < w.n; i++)
+        clen += strlen(w.v[i]) + 48;
+    if (!(q->corrected = calloc(1, clen)))
+        goto oom;
+    for (size_t i = 0; i < w.n; i++) {
+        const char *t = w.v[i];
+        char *fix = NULL;
+        long df = 0, ndf = 0;
+        int stop = kb_is_stopword(t) || strlen(t) < 2;
+        int known = stop || word_known(kb, t, &df, &ndf);
+        if (!known && (fix = correct_word(kb, t)) != NULL)
+            q->n_corrected++;
+        const char *use = fix ? fix : t;
+        if (*q->corrected)
+            strcat(q->corrected, " ");
+        strncat(q->corrected, use, 40);
+        if (!stop && (known || fix) && !has_phrase(q, use) && q->nconcepts < MAX_CONCEPTS) {
+            int c = (int)q->nconcepts++;
+            if (add_phrase(kb, q, use, c) != MUSE_OK) {
+                free(fix);
+                goto oom;
+            }
+            const char *const *syn = kb_synonyms(use);
+            for (size_t k = 0; syn && syn[k]; k++)
+                if (add_phrase(kb, q, syn[k], c) != MUSE_OK) {
+                    free(fix);
+                    goto oom;
+                }
+        }
+        free(fix);
+    }
+    uint64_t all = q->np >= 64 ? ~0ULL : ((1ULL << q->np) - 1);
+    if (!(q->fts = fts_text(q, all, q->fts_df, q->fts_ndf, &q->fts_np)))
+        goto oom;
+    goto done;
+oom:
+    rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+done:
+    kb_words_free(&w);
+    if (rc != MUSE_OK)
+        query_free(q);
+    return rc;
+}
+
+/* ---- evidence ---- */
+
+static int add_mentions(kb_t *kb, const query_t *q, const char *text, cands_t *c, int pass, muse_error_t *err)
+{
+    kb_mentions_t men;
+    sqlite3_int64 *ns = NULL;
+    int rc = find_mentions(kb, text, &men, &ns, err);
+    if (rc != MUSE_OK)
+        return rc;
+    (void)q;
+    size_t first = (size_t)-1;
+    for (size_t k = 0; k < men.n; k++)
+        if (men.v[k].start < first)
+            first = men.v[k].start;
+    for (size_t i = 0; i < men.n; i++) {
+        cand_t *x = cand_get(c, ns[i]);
+        if (!x) {
+            rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+            break;
+        }
+        int words = 1;
+        for (const char *p = men.v[i].alias; *p; p++)
+            words += *p == ' ';
+        /* A one-word name is often also a common word ("coffee" in "coffee
+         * grounds"), so it weighs less than a phrase. */
+        double boost = words == 1 ? 14.0 : words == 2 ? 24.0 : 30.0;
+        if (pass)
+            boost *= 0.9;
+        /* People lead with their subject: "lisinopril dry cough" asks about
+         * lisinopril. The earliest name gets a little more. */
+        if (men.n > 1 && men.v[i].start == first)
+            boost += FIRST_MENTION_BONUS;
+        if (x->boost < boost)
+            x->boost = x->boost > 0 ? boost + 4.0 : boost;
+        else
+            x->boost += 4.0;
+    }
+    kb_mentions_free(&men);
+    free(ns);
+    return rc;
+}
+
+/* BM25 over names for every entry the query text matches (at most budget). */
+static int add_names(kb_t *kb, const char *fts, const double *ndf, int np, cands_t *c, size_t budget,
+                     muse_error_t *err)
+{
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_NAMES, err);
+    if (!st)
+        return err ? err->code : MUSE_ECORRUPT;
+    sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, ndf, np * (int)sizeof *ndf, SQLITE_STATIC);
+    int s = SQLITE_DONE, rc = MUSE_OK;
+    size_t rows = 0;
+    while (rows++ < budget && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        cand_t *x = cand_get(c, sqlite3_column_int64(st, 0));
+        if (!x) {
+            rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+            break;
+        }
+        x->names = sqlite3_column_double(st, 1);
+        x->mask |= (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    if (rc == MUSE_OK && rows <= budget && s != SQLITE_DONE)
+        rc = muse_err(err, MUSE_ECORRUPT, "%s: search: %s", kb->path, sqlite3_errmsg(kb->db));
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int section_pass(kb_t *kb, const char *fts, const double *df, int np, cands_t *c, int only_ord,
+                        size_t budget, muse_error_t *err)
+{
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_SECTIONS_ALL, err);
+    if (!st)
+        return err ? err->code : MUSE_ECORRUPT;
+    sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, df, np * (int)sizeof *df, SQLITE_STATIC);
+    int s = SQLITE_DONE, rc = MUSE_OK;
+    size_t rows = 0;
+    while (rows++ < budget && (s = sqlite3_step(st)) == SQLITE_ROW)
+        if (add_section_row(c, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
+                            (uint64_t)sqlite3_column_int64(st, 2), only_ord) != MUSE_OK) {
+            rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+            break;
+        }
+    if (rc == MUSE_OK && rows <= budget && s != SQLITE_DONE)
+        rc = muse_err(err, MUSE_ECORRUPT, "%s: search: %s", kb->path, sqlite3_errmsg(kb->db));
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- rescoring outside FTS5 (large stores) ----
+ * The best candidates are scored from their own text with every phrase:
+ * the text is split by the same splitter the vocabulary was counted with, so
+ * a phrase matches exactly the words its document frequency counted, and
+ * BM25 uses the index's own row count and average length. */
+
+static double bm25(const double *freq, const long *df, size_t np, double rows, double dl, double avgdl)
+{
+    const double k1 = 1.2, b = 0.75;
+    double score = 0;
+    for (size_t p = 0; p < np; p++) {
+        if (freq[p] <= 0)
+            continue;
+        double idf = log((rows - (double)df[p] + 0.5) / ((double)df[p] + 0.5));
+        if (idf <= 1e-6)
+            idf = 1e-6;
+        score += idf * freq[p] * (k1 + 1) / (freq[p] + k1 * (1 - b + b * dl / (avgdl > 0 ? avgdl : 1)));
+    }
+    return score;
+}
+
+typedef struct tf_ctx {
+    const query_t *q;
+    double freq[MAX_PHRASES];
+    double weight;
+    double len;
+} tf_ctx_t;
+
+static int tf_word(const char *word, void *ud)
+{
+    tf_ctx_t *t = ud;
+    t->len += 1;
+    for (size_t p = 0; p < t->q->np; p++)
+        if (strcmp(word, t->q->phrases[p]) == 0)
+            t->freq[p] += t->weight;
+    return MUSE_OK;
+}
+
+static uint64_t mask_of(const tf_ctx_t *t)
+{
+    uint64_t m = 0;
+    for (size_t p = 0; p < t->q->np && p < 62; p++)
+        if (t->freq[p] > 0)
+            m |= 1ULL << p;
+    return m;
+}
+
+static int load_sizes(kb_t *kb, muse_error_t *err)
+{
+    if (kb->have_sizes)
+        return MUSE_OK;
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_SIZES, err);
+    if (!st)
+        return err ? err->code : MUSE_ECORRUPT;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0), *b = (const char *)sqlite3_column_text(st, 1);
+        if (a)
+            sscanf(a, "%lf %lf", &kb->sec_rows, &kb->sec_avg);
+        if (b)
+            sscanf(b, "%lf %lf", &kb->name_rows, &kb->name_avg);
+    }
+    sqlite3_reset(st);
+    kb->have_sizes = 1;
+    return MUSE_OK;
+}
+
+/* Recomputes one candidate's name and section evidence with every phrase. */
+static int rescore(kb_t *kb, const query_t *q, cand_t *x, int only_ord, muse_error_t *err)
+{
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_NAMES_TEXT, err);
+    if (!st)
+        return err ? err->code : MUSE_ECORRUPT;
+    tf_ctx_t t = {.q = q};
+    x->mask = 0;
+    x->names = 0;
+    sqlite3_bind_int64(st, 1, x->n);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        /* Title words weigh 10, alias words 6, as in the name index. */
+        t.weight = 10;
+        kb_words_each((const char *)sqlite3_column_text(st, 0), tf_word, &t);
+        t.weight = 6;
+        kb_words_each((const char *)sqlite3_column_text(st, 1), tf_word, &t);
+        x->names = bm25(t.freq, q->ndf, q->np, kb->name_rows, t.len, kb->name_avg);
+        x->mask |= mask_of(&t);
+    }
+    sqlite3_reset(st);
+    if (!(st = kb_stmt(kb, KB_ST_SECTIONS_TEXT, err)))
+        return err ? err->code : MUSE_ECORRUPT;
+    sqlite3_bind_int64(st, 1, x->n * KB_SECTION_SLOTS + (only_ord >= 0 ? only_ord : 0));
+    sqlite3_bind_int64(st, 2, x->n * KB_SECTION_SLOTS + (only_ord >= 0 ? only_ord : KB_SECTION_SLOTS - 1));
+    x->best = x->rest = 0;
+    x->best_row = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        memset(&t, 0, sizeof t);
+        t.q = q;
+        t.weight = 1;
+        kb_words_each((const char *)sqlite3_column_text(st, 1), tf_word, &t);
+        double s = bm25(t.freq, q->df, q->np, kb->sec_rows, t.len, kb->sec_avg);
+        if (s > x->best) {
+            x->rest += x->best;
+            x->best = s;
+            x->best_row = sqlite3_column_int64(st, 0);
+        } else {
+            x->rest += s;
+        }
+        x->mask |= mask_of(&t);
+    }
+    sqlite3_reset(st);
+    return MUSE_OK;
+}
+
+static void score_all(const query_t *q, cands_t *c)
+{
+    for (size_t i = 0; i < c->cap; i++) {
+        cand_t *x = &c->v[i];
+        if (x->n < 0)
+            continue;
+        double cov = 0;
+        if (q->nconcepts >= 2) {
+            uint64_t seen = 0;
+            for (size_t p = 0; p < q->np && p < 62; p++)
+                if (x->mask >> p & 1)
+                    seen |= 1ULL << q->concept[p];
+            cov = (double)__builtin_popcountll(seen) / (double)q->nconcepts;
+        }
+        x->score = x->boost + W_NAMES * x->names + W_SECTION * x->best + W_SECTION_REST * x->rest +
+                   W_COVERAGE * cov;
+#ifdef KB_TUNE
+        if (getenv("KB_DEBUG") && x->score > 20)
+            fprintf(stderr, "  n=%lld boost %.1f names %.1f best %.1f (row %lld) rest %.1f cov %.2f = %.1f\n",
+                    (long long)x->n, x->boost, x->names, x->best, (long long)(x->best_row % KB_SECTION_SLOTS),
+                    x->rest, cov, x->score);
+#endif
+    }
+}
+
+/* ---- hits ---- */
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return strdup(t ? (const char *)t : "");
+}
+
+/* Up to 200 bytes of text, cut at a word boundary (and never inside a
+ * UTF-8 sequence), with an ellipsis when cut. */
+static char *excerpt(const char *text)
+{
+    size_t n = strlen(text);
+    if (n <= 200)
+        return strdup(text);
+    size_t cut = 200;
+    while (cut > 120 && text[cut] != ' ')
+        cut--;
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+        cut--;
+    char *s = malloc(cut + 4);
+    if (s) {
+        memcpy(s, text, cut);
+        memcpy(s + cut, "…", 4);
+    }
+    return s;
+}
+
+static int fill_hit(kb_t *kb, const cand_t *x, const query_t *q, int only_ord, kb_hit_t *h)
+{
+    sqlite3_int64 row = only_ord >= 0 ? x->n * KB_SECTION_SLOTS + only_ord : x->best_row;
+    sqlite3_stmt *st;
+    if (row >= 0 && *q->fts && (st = kb_stmt(kb, KB_ST_SNIPPET, NULL)) != NULL) {
+        sqlite3_bind_text(st, 1, q->fts, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, row);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            h->snippet = dup_col(st, 0);
+            h->section = strdup(kb_section_kinds[row % KB_SECTION_SLOTS]);
+        }
+        sqlite3_reset(st);
+    }
+    if (!h->snippet) {
+        /* Named but not matched in its text: the asked-for section, or the
+         * overview. */
+        if (row < 0)
+            row = x->n * KB_SECTION_SLOTS;
+        if ((st = kb_stmt(kb, KB_ST_SECTION_TEXT, NULL)) != NULL) {
+            sqlite3_bind_int64(st, 1, row);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                h->section = dup_col(st, 0);
+                h->snippet = excerpt((const char *)sqlite3_column_text(st, 1));
+            }
+            sqlite3_reset(st);
+        }
+    }
+    return h->snippet && h->section ? MUSE_OK : MUSE_ENOMEM;
+}
+
+/* Whether entry n has section ord. */
+static int has_section(kb_t *kb, sqlite3_int64 n, int ord)
+{
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_SECTION_TEXT, NULL);
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, n * KB_SECTION_SLOTS + ord);
+    int yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return yes;
+}
+
+int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits_t *out, muse_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (!query)
         return muse_err(err, MUSE_EINVAL, "search: no query given");
     size_t limit = opts && opts->limit ? opts->limit : 5;
-    cand_t cand[MAX_CAND];
-    size_t nc = 0;
-    char *terms[MAX_TERMS];
-    size_t nterms = 0;
-    char *fts = NULL;
-    char *corrected = NULL;
-    sqlite3_stmt *st = NULL;
-    kb_mentions_t men = {0};
-    kb_words_t w = {0};
-    int rc;
+    int only_ord = -1;
+    if (opts && opts->section) {
+        for (int i = 0; kb_section_kinds[i]; i++)
+            if (strcmp(kb_section_kinds[i], opts->section) == 0)
+                only_ord = i;
+        if (only_ord < 0)
+            return muse_err(err, MUSE_EINVAL, "search: unknown section kind \"%s\"", opts->section);
+    }
+    if (opts && opts->kind && !kb_is_entry_kind(opts->kind))
+        return muse_err(err, MUSE_EINVAL, "search: unknown entry kind \"%s\"", opts->kind);
+    query_t q;
+    cands_t c = {0};
+    char *rare = NULL;
+    int own = kb_read_begin(kb);
+    int rc = build_query(kb, query, &q, err);
+    if (rc != MUSE_OK) {
+        kb_read_end(kb, own);
+        return rc;
+    }
+#ifdef KB_TUNE
+    if (getenv("KB_DEBUG"))
+        fprintf(stderr, "query: %s | corrected: %s\n", q.fts, q.corrected);
+#endif
 
-    /* 1. Content words, with lay synonyms; a word the store has never seen
-     * is corrected to its nearest known word, or dropped. */
-    if (kb_words_split(query, &w) != MUSE_OK) {
+    /* 1. Names said in full: in the question as typed, and as corrected. */
+    if ((rc = add_mentions(kb, &q, query, &c, 0, err)) != MUSE_OK ||
+        (q.n_corrected && (rc = add_mentions(kb, &q, q.corrected, &c, 1, err)) != MUSE_OK))
+        goto done;
+
+    if (q.np > 0) {
+        /* 2. Names and sections by BM25. */
+        long total = 0;
+        for (size_t i = 0; i < q.np; i++)
+            total += q.df[i] + q.ndf[i];
+        if (total <= SECTION_ROW_BUDGET) {
+            if ((rc = add_names(kb, q.fts, q.fts_ndf, q.fts_np, &c, (size_t)-1, err)) != MUSE_OK)
+                goto done;
+            rc = section_pass(kb, q.fts, q.fts_df, q.fts_np, &c, only_ord, (size_t)-1, err);
+        } else {
+            /* A large store: the rarest words find candidates within the
+             * budget, then the best candidates are rescored with all. */
+            uint64_t use = 0;
+            long sum = 0;
+            for (;;) {
+                size_t pick = q.np;
+                for (size_t i = 0; i < q.np; i++)
+                    if (!(use >> i & 1) && (pick == q.np || q.df[i] + q.ndf[i] < q.df[pick] + q.ndf[pick]))
+                        pick = i;
+                if (pick == q.np || (use && sum + q.df[pick] + q.ndf[pick] > SECTION_ROW_BUDGET))
+                    break;
+                use |= 1ULL << pick;
+                sum += q.df[pick] + q.ndf[pick];
+            }
+            double rdf[MAX_PHRASES], rndf[MAX_PHRASES];
+            int rnp = 0;
+            if (!(rare = fts_text(&q, use, rdf, rndf, &rnp))) {
+                rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+                goto done;
+            }
+            if ((rc = add_names(kb, rare, rndf, rnp, &c, SECTION_ROW_BUDGET / 4, err)) != MUSE_OK ||
+                (rc = section_pass(kb, rare, rdf, rnp, &c, only_ord, SECTION_ROW_BUDGET, err)) != MUSE_OK)
+                goto done;
+            score_all(&q, &c);
+            if ((rc = load_sizes(kb, err)) != MUSE_OK)
+                goto done;
+            cand_t *top = malloc((c.n ? c.n : 1) * sizeof *top);
+            if (!top) {
+                rc = muse_err(err, MUSE_ENOMEM, "out of memory");
+                goto done;
+            }
+            size_t k = 0;
+            for (size_t i = 0; i < c.cap; i++)
+                if (c.v[i].n >= 0)
+                    top[k++] = c.v[i];
+            qsort(top, k, sizeof *top, cmp_cand);
+            for (size_t i = 0; i < k && i < RESCORE_TOP && rc == MUSE_OK; i++) {
+                cand_t *x = cand_get(&c, top[i].n);
+                rc = x ? rescore(kb, &q, x, only_ord, err) : muse_err(err, MUSE_ENOMEM, "out of memory");
+            }
+            /* The rest keep partial evidence: rank them below the rescored. */
+            for (size_t i = RESCORE_TOP; i < k; i++) {
+                cand_t *x = cand_get(&c, top[i].n);
+                if (x)
+                    x->best = x->rest = x->names = x->boost = 0;
+            }
+            free(top);
+        }
+        if (rc != MUSE_OK)
+            goto done;
+    }
+    score_all(&q, &c);
+
+    /* 3. Best first; filters apply to every kind of evidence. */
+    cand_t *v = malloc((c.n ? c.n : 1) * sizeof *v);
+    if (!v) {
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         goto done;
     }
-    size_t clen = 1;
-    for (size_t i = 0; i < w.n; i++)
-        clen += strlen(w.v[i]) + 3;
-    corrected = calloc(1, clen * 2 + 64);
-    if (!corrected) {
+    size_t nv = 0;
+    for (size_t i = 0; i < c.cap; i++)
+        if (c.v[i].n >= 0 && c.v[i].score > 0)
+            v[nv++] = c.v[i];
+    qsort(v, nv, sizeof *v, cmp_cand);
+    out->v = calloc(limit, sizeof *out->v);
+    if (!out->v) {
+        free(v);
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         goto done;
     }
-    int n_corrected = 0;
-    for (size_t i = 0; i < w.n; i++) {
-        const char *t = w.v[i];
-        char *fix = NULL;
-        int stop = kb_is_stopword(t) || strlen(t) < 2;
-        int known = stop || in_vocab(kb, t);
-        if (!known && (fix = correct_word(kb, t)) != NULL)
-            n_corrected++;
-        const char *use = fix ? fix : t;
-        if (*corrected)
-            strcat(corrected, " ");
-        strncat(corrected, use, 64);
-        if (!stop && (known || fix) && nterms < MAX_TERMS && !has_term(terms, nterms, use)) {
-            terms[nterms++] = strdup(use);
-            const char *const *syn = kb_synonyms(use);
-            for (size_t k = 0; syn && syn[k] && nterms < MAX_TERMS; k++)
-                if (!has_term(terms, nterms, syn[k]))
-                    terms[nterms++] = strdup(syn[k]);
+    for (size_t i = 0; i < nv && out->n < limit && rc == MUSE_OK; i++) {
+        sqlite3_stmt *st = kb_stmt(kb, KB_ST_ENTRY_BY_N, err);
+        if (!st) {
+            rc = err ? err->code : MUSE_ECORRUPT;
+            break;
         }
-        free(fix);
-    }
-
-    /* 2. Names said in full: in the question as typed, and as corrected. */
-    for (int pass = 0; pass < (n_corrected ? 2 : 1); pass++) {
-        if ((rc = kb_find_mentions(kb, pass ? corrected : query, &men, err)) != MUSE_OK)
-            goto done;
-        for (size_t i = 0; i < men.n; i++) {
-            cand_t *c = cand_get(cand, &nc, men.v[i].id);
-            if (!c)
-                continue;
-            int words = 1;
-            for (const char *p = men.v[i].alias; *p; p++)
-                words += *p == ' ';
-            /* A one-word name is often also a common word ("coffee" in
-             * "coffee grounds"), so it weighs less than a phrase. */
-            double boost = words == 1 ? 14.0 : words == 2 ? 24.0 : 30.0;
-            if (pass)
-                boost *= 0.9;
-            /* People lead with their subject: "lisinopril dry cough" asks
-             * about lisinopril. The earliest name gets a little more. */
-            size_t first = (size_t)-1;
-            for (size_t k = 0; k < men.n; k++)
-                if (men.v[k].start < first)
-                    first = men.v[k].start;
-            if (men.n > 1 && men.v[i].start == first)
-                boost += FIRST_MENTION_BONUS;
-            if (c->score < boost)
-                c->score = c->score > 0 ? boost + 4.0 : boost;
-            else
-                c->score += 4.0;
+        sqlite3_bind_int64(st, 1, v[i].n);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            continue;
         }
-        kb_mentions_free(&men);
-    }
-    size_t qcap = 64;
-    for (size_t i = 0; i < nterms; i++)
-        qcap += strlen(terms[i]) * 2 + 8;
-    fts = calloc(1, qcap);
-    if (!fts) {
-        rc = muse_err(err, MUSE_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nterms; i++)
-        if (terms[i])
-            q_append(fts, qcap, terms[i]);
-
-    if (*fts) {
-        if (sqlite3_prepare_v2(kb->db,
-                               "SELECT f.entry_id, bm25(entries_fts, 0.0, 10.0, 6.0, 1.0) AS r"
-                               " FROM entries_fts f JOIN entries e ON e.id = f.entry_id"
-                               " WHERE entries_fts MATCH ?1 AND e.status != 'retired'"
-                               "   AND (?2 = 0 OR e.status = 'reviewed')"
-                               "   AND (?3 IS NULL OR e.kind = ?3)"
-                               " ORDER BY r LIMIT 40",
-                               -1, &st, NULL) != SQLITE_OK) {
-            rc = muse_err(err, MUSE_ECORRUPT, "%s: search: %s", kb->path, sqlite3_errmsg(kb->db));
-            goto done;
-        }
-        sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, opts && opts->reviewed_only);
-        if (opts && opts->kind)
-            sqlite3_bind_text(st, 3, opts->kind, -1, SQLITE_STATIC);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            cand_t *c = cand_get(cand, &nc, (const char *)sqlite3_column_text(st, 0));
-            if (c)
-                c->score += -sqlite3_column_double(st, 1);
-        }
-        if (s != SQLITE_DONE) {
-            rc = muse_err(err, MUSE_ECORRUPT, "%s: search: %s", kb->path, sqlite3_errmsg(kb->db));
-            goto done;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-
-    /* 3. Filters apply to boosted candidates too. */
-    if (sqlite3_prepare_v2(kb->db, "SELECT kind, status FROM entries WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-        rc = muse_err(err, MUSE_ECORRUPT, "%s: search: %s", kb->path, sqlite3_errmsg(kb->db));
-        goto done;
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < nc; i++) {
-        sqlite3_bind_text(st, 1, cand[i].id, -1, SQLITE_STATIC);
-        int ok = 0;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *kind = (const char *)sqlite3_column_text(st, 0);
-            const char *status = (const char *)sqlite3_column_text(st, 1);
-            ok = strcmp(status, "retired") != 0 &&
+        const char *kind = (const char *)sqlite3_column_text(st, 2);
+        const char *status = (const char *)sqlite3_column_text(st, 3);
+        int ok = strcmp(status, "retired") != 0 &&
                  (!opts || !opts->reviewed_only || strcmp(status, "reviewed") == 0) &&
-                 (!opts || !opts->kind || strcmp(kind, opts->kind) == 0);
+                 (!opts || !opts->kind || strcmp(kind, opts->kind) == 0) &&
+                 (only_ord < 0 || has_section(kb, v[i].n, only_ord));
+        if (ok) {
+            kb_hit_t *h = &out->v[out->n++];
+            h->id = dup_col(st, 0);
+            h->title = dup_col(st, 1);
+            h->kind = dup_col(st, 2);
+            h->status = dup_col(st, 3);
+            h->score = v[i].score;
         }
         sqlite3_reset(st);
-        if (ok)
-            cand[kept++] = cand[i];
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    nc = kept;
-    qsort(cand, nc, sizeof *cand, cmp_cand);
-    if (nc > limit)
-        nc = limit;
-    out->v = calloc(nc ? nc : 1, sizeof *out->v);
-    if (!out->v) {
-        rc = muse_err(err, MUSE_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nc; i++) {
-        out->n++;
-        if ((rc = fill_hit(kb, &cand[i], fts, opts, &out->v[i])) != MUSE_OK) {
-            rc = muse_err(err, rc, "%s: reading hit %s", kb->path, cand[i].id);
-            goto done;
+        if (ok) {
+            kb_hit_t *h = &out->v[out->n - 1];
+            if (!h->id || !h->title || !h->kind || !h->status || fill_hit(kb, &v[i], &q, only_ord, h) != MUSE_OK)
+                rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         }
     }
-    rc = MUSE_OK;
+    free(v);
 done:
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < nterms; i++)
-        free(terms[i]);
-    free(fts);
-    free(corrected);
-    kb_words_free(&w);
-    kb_mentions_free(&men);
+    kb_read_end(kb, own);
+    free(rare);
+    free(c.v);
+    query_free(&q);
     if (rc != MUSE_OK)
         kb_hits_free(out);
     return rc;

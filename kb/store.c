@@ -1,10 +1,12 @@
-/* The knowledge store on disk: schema, build from kb/content, entry lookup
- * and statistics.
+/* The knowledge store on disk: opening (and migrating) a store, building one
+ * from kb/content, validating entries, reading entries back and statistics.
  *
  * One SQLite file holds entries, sections, aliases, sources, reviews, an
- * append-only audit log and FTS5 indexes. A build writes a fresh file under a
- * temporary name in one transaction and renames it into place, so readers
- * never see a half-built store and a failed build changes nothing. */
+ * append-only audit log, a meta table and FTS5 indexes (schema in schema.c).
+ * A build writes a fresh file under a temporary name in one transaction and
+ * renames it into place, so readers never see a half-built store and a
+ * failed build changes nothing. Finished stores run in WAL mode, so the
+ * engine's readers never block a curator's import or review. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,8 +20,6 @@
 
 #include "kb/kb_internal.h"
 #include "muse_err.h"
-
-#define KB_MAX_ENTRY_BYTES (256 * 1024)
 
 const char *const kb_section_kinds[] = {
     "overview", "symptoms", "causes", "risk_factors", "diagnosis", "results", "treatment",
@@ -41,52 +41,94 @@ static int index_of(const char *const *list, const char *s)
 
 int kb_is_section_kind(const char *s) { return index_of(kb_section_kinds, s) >= 0; }
 int kb_is_entry_kind(const char *s) { return index_of(kb_entry_kinds, s) >= 0; }
+int kb_schema_version(void) { return KB_SCHEMA_VERSION; }
 
-static const char *SCHEMA =
-    "PRAGMA foreign_keys=ON;"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE entries("
-    "  id TEXT PRIMARY KEY,"
-    "  kind TEXT NOT NULL,"
-    "  title TEXT NOT NULL,"
-    "  version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),"
-    "  status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft','reviewed','retired')),"
-    "  doc TEXT NOT NULL);" /* the entry as canonical JSON, for export */
-    "CREATE TABLE sections("
-    "  entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
-    "  kind TEXT NOT NULL, ord INTEGER NOT NULL, text TEXT NOT NULL,"
-    "  PRIMARY KEY (entry_id, kind));"
-    "CREATE TABLE aliases("
-    "  entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
-    "  alias TEXT NOT NULL, norm TEXT NOT NULL, is_title INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (entry_id, norm));"
-    "CREATE INDEX aliases_norm ON aliases(norm);"
-    "CREATE TABLE sources("
-    "  entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
-    "  ord INTEGER NOT NULL, publisher TEXT NOT NULL, title TEXT NOT NULL,"
-    "  year INTEGER NOT NULL, url TEXT NOT NULL, PRIMARY KEY (entry_id, ord));"
-    "CREATE TABLE reviews("
-    "  id INTEGER PRIMARY KEY, entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
-    "  status TEXT NOT NULL, reviewer TEXT NOT NULL DEFAULT '', credentials TEXT NOT NULL DEFAULT '',"
-    "  date TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX reviews_entry ON reviews(entry_id);"
-    "CREATE TABLE audit("
-    "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
-    "  entry_id TEXT, version INTEGER, detail TEXT NOT NULL DEFAULT '');"
-    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-    "CREATE TABLE vocab(word TEXT PRIMARY KEY) WITHOUT ROWID;"
-    "CREATE VIRTUAL TABLE entries_fts USING fts5("
-    "  entry_id UNINDEXED, title, aliases, body,"
-    "  tokenize = 'porter unicode61 remove_diacritics 2');"
-    "CREATE VIRTUAL TABLE sections_fts USING fts5("
-    "  entry_id UNINDEXED, kind UNINDEXED, text,"
-    "  tokenize = 'porter unicode61 remove_diacritics 2');"
-    "CREATE VIRTUAL TABLE names_tri USING fts5(entry_id UNINDEXED, name, tokenize = 'trigram');";
+#define ENTRY_SQL                                                                                            \
+    "SELECT e.id, e.kind, e.title, e.version, e.status, r.reviewer, r.credentials, r.date, r.note"           \
+    " FROM entries e LEFT JOIN reviews r ON r.id = (SELECT max(id) FROM reviews WHERE entry_id = e.id)"      \
+    " WHERE e.id = ?"
+#define SECTIONS_SQL "SELECT kind, text FROM sections WHERE entry_id = ? ORDER BY ord"
+#define SOURCES_SQL "SELECT publisher, title, year, url FROM sources WHERE entry_id = ? ORDER BY ord"
+#define ALIASES_SQL "SELECT alias FROM aliases WHERE entry_id = ? AND ord >= 0 ORDER BY ord"
 
-int kb_open(const char *path, int mode, kb_t **out, muse_error_t *err)
+static const char *const STMT_SQL[KB_ST_COUNT] = {
+    [KB_ST_ENTRY_BY_ID] = ENTRY_SQL,
+    [KB_ST_ENTRY_BY_N] = "SELECT id, title, kind, status FROM entries WHERE n = ?",
+    [KB_ST_SECTIONS] = SECTIONS_SQL,
+    [KB_ST_SOURCES] = SOURCES_SQL,
+    [KB_ST_ALIASES] = ALIASES_SQL,
+    [KB_ST_REVIEW] = "SELECT status, version FROM entries WHERE id = ?",
+    [KB_ST_VOCAB_HAS] = "SELECT df, name FROM vocab WHERE word = ?",
+    [KB_ST_VOCAB_TRI] = "SELECT v.word, v.df, v.name FROM vocab_tri t JOIN vocab v ON v.n = t.rowid"
+                        " WHERE vocab_tri MATCH ?1 AND v.df + v.name > 0 ORDER BY t.rank LIMIT 48",
+    [KB_ST_NORM_GE] = "SELECT norm FROM aliases WHERE norm >= ? ORDER BY norm LIMIT 1",
+    [KB_ST_NORM_EQ] = "SELECT a.entry_id, e.kind, a.alias, e.n FROM aliases a JOIN entries e ON e.id = a.entry_id"
+                      " WHERE a.norm = ? ORDER BY a.entry_id, a.ord",
+    [KB_ST_NAMES] = "SELECT rowid, kb_rank(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
+                    " WHERE names_fts MATCH ?1",
+    [KB_ST_NAMES_ONE] = "SELECT rowid, kb_rank(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
+                        " WHERE names_fts MATCH ?1 AND rowid = ?3",
+    [KB_ST_SIZES] = "SELECT (SELECT kb_sizes(sections_fts) FROM sections_fts LIMIT 1),"
+                    " (SELECT kb_sizes(names_fts) FROM names_fts LIMIT 1)",
+    [KB_ST_NAMES_TEXT] = "SELECT title, aliases FROM names_fts WHERE rowid = ?",
+    [KB_ST_SECTIONS_TEXT] = "SELECT n, text FROM sections WHERE n BETWEEN ? AND ?",
+    [KB_ST_SECTIONS_ALL] = "SELECT rowid, kb_rank(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
+                           " WHERE sections_fts MATCH ?1",
+    [KB_ST_SECTIONS_RANGE] = "SELECT rowid, kb_rank(sections_fts, ?4), kb_phrases(sections_fts) FROM sections_fts"
+                             " WHERE sections_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
+    [KB_ST_SNIPPET] = "SELECT snippet(sections_fts, 0, '', '', '…', 24) FROM sections_fts"
+                      " WHERE sections_fts MATCH ?1 AND rowid = ?2",
+    [KB_ST_SECTION_TEXT] = "SELECT kind, text FROM sections WHERE n = ?",
+
+};
+
+sqlite3_stmt *kb_stmt(kb_t *kb, kb_stmt_id_t id, muse_error_t *err)
+{
+    if (!kb->st[id] &&
+        sqlite3_prepare_v3(kb->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &kb->st[id], NULL) != SQLITE_OK) {
+        muse_err(err, MUSE_ECORRUPT, "%s: %s (rebuild it with `muse kb build`)", kb->path,
+                 sqlite3_errmsg(kb->db));
+        return NULL;
+    }
+    sqlite3_reset(kb->st[id]);
+    sqlite3_clear_bindings(kb->st[id]);
+    return kb->st[id];
+}
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *version = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A URI for path that SQLite reads as an immutable file. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = malloc(n * 3 + 32);
+    if (!u)
+        return NULL;
+    char *q = u + sprintf(u, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%')
+            q += sprintf(q, "%%%02X", (unsigned char)*p);
+        else
+            *q++ = *p;
+    }
+    strcpy(q, "?immutable=1");
+    return u;
+}
+
+static int open_store(const char *path, int mode, int *from, kb_t **out, muse_error_t *err)
 {
     *out = NULL;
     struct stat st;
@@ -97,39 +139,93 @@ int kb_open(const char *path, int mode, kb_t **out, muse_error_t *err)
                         "knowledge store not found: %s (build it with `muse kb build kb/content -o %s`, "
                         "or run scripts/muse which builds it)", path, path);
     kb_t *kb = calloc(1, sizeof *kb);
-    if (!kb)
+    if (!kb || !(kb->path = strdup(path))) {
+        free(kb);
         return muse_err(err, MUSE_ENOMEM, "out of memory opening %s", path);
-    kb->path = strdup(path);
-    int flags = (mode == KB_READWRITE ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
-                SQLITE_OPEN_NOMUTEX;
+    }
+    kb->writable = mode == KB_READWRITE;
+    int flags = (kb->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+    int version = -1;
     int rc = sqlite3_open_v2(path, &kb->db, flags, NULL);
-    if (rc != SQLITE_OK)
-        goto corrupt;
-    sqlite3_busy_timeout(kb->db, 5000);
-    sqlite3_stmt *st_v = NULL;
-    if (sqlite3_prepare_v2(kb->db, "PRAGMA user_version", -1, &st_v, NULL) != SQLITE_OK)
-        goto corrupt;
-    int version = sqlite3_step(st_v) == SQLITE_ROW ? sqlite3_column_int(st_v, 0) : -1;
-    sqlite3_finalize(st_v);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(kb->db, 5000);
+        rc = read_user_version(kb->db, &version);
+    }
+    /* A WAL store in a folder this user cannot write (an installed store)
+     * cannot get its shared-memory file; nobody can be writing it either,
+     * so it is read as an immutable file. */
+    if (rc != SQLITE_OK && !kb->writable) {
+        sqlite3_close(kb->db);
+        kb->db = NULL;
+        char *uri = immutable_uri(path);
+        rc = uri ? sqlite3_open_v2(uri, &kb->db, flags | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+        free(uri);
+        if (rc == SQLITE_OK)
+            rc = read_user_version(kb->db, &version);
+    }
+    if (rc != SQLITE_OK) {
+        rc = muse_err(err, MUSE_ECORRUPT,
+                      "cannot open knowledge store %s: %s (rebuild it with `muse kb build kb/content -o %s`)",
+                      path, kb->db ? sqlite3_errmsg(kb->db) : "out of memory", path);
+        goto fail;
+    }
+    if (from)
+        *from = version;
     if (version <= 0) {
-        kb_close(kb);
-        return muse_err(err, MUSE_ECORRUPT,
-                        "%s is not a Muse knowledge store (rebuild it with `muse kb build kb/content -o %s`)",
-                        path, path);
+        rc = muse_err(err, MUSE_ECORRUPT,
+                      "%s is not a Muse knowledge store (rebuild it with `muse kb build kb/content -o %s`)",
+                      path, path);
+        goto fail;
     }
     if (version > KB_SCHEMA_VERSION) {
-        kb_close(kb);
-        return muse_err(err, MUSE_EUNSUPPORTED,
-                        "%s uses store schema %d; this muse understands up to %d (upgrade muse)",
-                        path, version, KB_SCHEMA_VERSION);
+        rc = muse_err(err, MUSE_EUNSUPPORTED, "%s uses store schema %d; this muse understands up to %d (upgrade muse)",
+                      path, version, KB_SCHEMA_VERSION);
+        goto fail;
     }
-    sqlite3_exec(kb->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (version < KB_SCHEMA_VERSION) {
+        if (!kb->writable) {
+            rc = muse_err(err, MUSE_EUNSUPPORTED,
+                          "%s uses the older store schema %d (this muse uses %d): upgrade it with "
+                          "`muse kb migrate --kb %s`, or rebuild it with `muse kb build`",
+                          path, version, KB_SCHEMA_VERSION, path);
+            goto fail;
+        }
+        if ((rc = kb_schema_migrate(kb->db, version, err)) != MUSE_OK) {
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            rc = muse_err(err, rc, "%s: migrating from store schema %d failed, the store is unchanged: %s",
+                          path, version, msg);
+            goto fail;
+        }
+    }
+    if (kb_register_functions(kb->db) != MUSE_OK) {
+        rc = muse_err(err, MUSE_EUNSUPPORTED, "%s: this SQLite has no FTS5 support", path);
+        goto fail;
+    }
+    /* Reads go through a memory map: no copy per page, and connections of
+     * one process share the pages the OS already holds. */
+    sqlite3_exec(kb->db, "PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456", NULL, NULL, NULL);
+    /* In WAL mode NORMAL never corrupts the store or splits a transaction
+     * (a killed process loses nothing it committed); only a power cut may
+     * lose the last commits, which the curator then repeats. */
+    if (kb->writable)
+        sqlite3_exec(kb->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     *out = kb;
     return MUSE_OK;
-corrupt:
-    rc = muse_err(err, MUSE_ECORRUPT,
-                  "cannot open knowledge store %s: %s (rebuild it with `muse kb build kb/content -o %s`)",
-                  path, kb->db ? sqlite3_errmsg(kb->db) : "out of memory", path);
+fail:
+    kb_close(kb);
+    return rc;
+}
+
+int kb_open(const char *path, int mode, kb_t **out, muse_error_t *err)
+{
+    return open_store(path, mode, NULL, out, err);
+}
+
+int kb_migrate(const char *path, int *from, muse_error_t *err)
+{
+    kb_t *kb = NULL;
+    int rc = open_store(path, KB_READWRITE, from, &kb, err);
     kb_close(kb);
     return rc;
 }
@@ -138,25 +234,57 @@ void kb_close(kb_t *kb)
 {
     if (!kb)
         return;
-    for (size_t i = 0; i < kb->n_aliases; i++) {
-        free(kb->aliases[i].norm);
-        free(kb->aliases[i].alias);
-    }
-    free(kb->aliases);
-    for (size_t i = 0; i < kb->n_alias_ids; i++) {
-        free(kb->alias_ids[i]);
-        free(kb->alias_kinds[i]);
-    }
-    free(kb->alias_ids);
-    free(kb->alias_kinds);
+    for (int i = 0; i < KB_ST_COUNT; i++)
+        sqlite3_finalize(kb->st[i]);
     sqlite3_close(kb->db);
     free(kb->path);
     free(kb);
 }
 
+int kb_read_begin(kb_t *kb)
+{
+    if (!sqlite3_get_autocommit(kb->db))
+        return 0;
+    return sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void kb_read_end(kb_t *kb, int own)
+{
+    if (own)
+        sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+}
+
 const char *kb_path(const kb_t *kb)
 {
     return kb ? kb->path : NULL;
+}
+
+int kb_create(const char *path, muse_error_t *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return muse_err(err, MUSE_EINVAL, "%s already exists", path);
+    sqlite3 *db = NULL;
+    int rc;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        rc = muse_err(err, MUSE_EIO, "cannot create %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    char meta[256];
+    snprintf(meta, sizeof meta,
+             "INSERT INTO meta VALUES ('content_version', '%s');"
+             "INSERT INTO meta VALUES ('content_hash', 'fnv1a64:0000000000000000');"
+             "INSERT INTO meta VALUES ('built_at', '');"
+             "COMMIT;",
+             MUSE_VERSION_STRING);
+    if ((rc = kb_exec(db, "PRAGMA journal_mode=WAL; BEGIN", "creating the store", err)) != MUSE_OK ||
+        (rc = kb_schema_create(db, err)) != MUSE_OK || (rc = kb_exec(db, meta, "creating the store", err)) != MUSE_OK)
+        goto done;
+done:
+    sqlite3_close(db);
+    if (rc != MUSE_OK)
+        unlink(path);
+    return rc;
 }
 
 /* ---- reading content files ---- */
@@ -303,24 +431,69 @@ static int nonempty_string(const cJSON *j)
     return 0;
 }
 
+/* An absolute http(s) URL with a plausible host name and no spaces. */
 static int valid_url(const char *u)
 {
-    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+    const char *host;
+    if (strncmp(u, "https://", 8) == 0)
+        host = u + 8;
+    else if (strncmp(u, "http://", 7) == 0)
+        host = u + 7;
+    else
         return 0;
-    const char *host = strstr(u, "://") + 3;
-    if (!*host || *host == '/' || !strchr(host, '.'))
+    size_t hl = strcspn(host, "/?#");
+    if (hl == 0 || host[0] == '.' || host[0] == '-' || host[hl - 1] == '.' || host[hl - 1] == '-')
         return 0;
-    for (const char *p = u; *p; p++)
-        if ((unsigned char)*p <= ' ')
+    int dot = 0;
+    for (size_t i = 0; i < hl; i++) {
+        char c = host[i];
+        if (c == '.')
+            dot = 1;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                   c == ':'))
             return 0;
-    return 1;
+    }
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+            return 0;
+    return dot;
+}
+
+/* An object may hold only the keys listed; the first other one is named. */
+static const char *unknown_key(const cJSON *o, const char *const *allowed)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, o) {
+        if (index_of(allowed, c->string) < 0)
+            return c->string;
+    }
+    return NULL;
+}
+
+static int valid_date(const char *d)
+{
+    if (!*d)
+        return 1;
+    int y, m, day;
+    char tail;
+    return strlen(d) == 10 && sscanf(d, "%4d-%2d-%2d%c", &y, &m, &day, &tail) == 3 && d[4] == '-' &&
+           d[7] == '-' && y >= 1900 && m >= 1 && m <= 12 && day >= 1 && day <= 31;
 }
 
 /* Checks one entry object. `where` names the file (and line for JSONL). */
 int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err)
 {
+    static const char *const entry_keys[] = {"id", "kind", "title", "aliases", "sections", "sources",
+                                             "review", "version", NULL};
+    static const char *const source_keys[] = {"publisher", "title", "year", "url", NULL};
+    static const char *const review_keys[] = {"status", "reviewer", "credentials", "date", "note", NULL};
     if (!cJSON_IsObject(e))
         return muse_err(err, MUSE_EINVAL, "%s: an entry must be a JSON object", where);
+    const char *extra = unknown_key(e, entry_keys);
+    if (extra)
+        return muse_err(err, MUSE_EINVAL,
+                        "%s: field \"%.40s\": unknown field (an entry has id, kind, title, aliases, sections, "
+                        "sources, review and version)", where, extra);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
     if (!cJSON_IsString(id))
         return muse_err(err, MUSE_EINVAL, "%s: field \"id\": required string is missing", where);
@@ -335,8 +508,11 @@ int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err)
         return muse_err(err, MUSE_EINVAL,
                         "%s: field \"kind\": unknown entry kind \"%.40s\" (expected condition, symptom, medication, test, measure or wellness)",
                         where, kind->valuestring);
-    if (!nonempty_string(cJSON_GetObjectItemCaseSensitive(e, "title")))
+    const cJSON *title = cJSON_GetObjectItemCaseSensitive(e, "title");
+    if (!nonempty_string(title))
         return muse_err(err, MUSE_EINVAL, "%s: field \"title\": required non-empty string", where);
+    if (strlen(title->valuestring) > 200)
+        return muse_err(err, MUSE_EINVAL, "%s: field \"title\": longer than 200 characters", where);
     const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(e, "aliases");
     if (aliases && !cJSON_IsArray(aliases))
         return muse_err(err, MUSE_EINVAL, "%s: field \"aliases\": must be an array of strings", where);
@@ -371,6 +547,12 @@ int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err)
     i = 0;
     cJSON_ArrayForEach(s, sources) {
         static const char *const req[] = {"publisher", "title", "url"};
+        if (!cJSON_IsObject(s))
+            return muse_err(err, MUSE_EINVAL, "%s: field \"sources[%d]\": must be an object", where, i);
+        if ((extra = unknown_key(s, source_keys)) != NULL)
+            return muse_err(err, MUSE_EINVAL,
+                            "%s: field \"sources[%d].%.40s\": unknown field (a source has publisher, title, year and url)",
+                            where, i, extra);
         for (int k = 0; k < 3; k++)
             if (!nonempty_string(cJSON_GetObjectItemCaseSensitive(s, req[k])))
                 return muse_err(err, MUSE_EINVAL, "%s: field \"sources[%d].%s\": required non-empty string",
@@ -389,6 +571,19 @@ int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err)
     const cJSON *review = cJSON_GetObjectItemCaseSensitive(e, "review");
     if (!cJSON_IsObject(review))
         return muse_err(err, MUSE_EINVAL, "%s: field \"review\": required object is missing", where);
+    if ((extra = unknown_key(review, review_keys)) != NULL)
+        return muse_err(err, MUSE_EINVAL,
+                        "%s: field \"review.%.40s\": unknown field (a review has status, reviewer, credentials, date and note)",
+                        where, extra);
+    for (int k = 1; review_keys[k]; k++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(review, review_keys[k]);
+        if (f && !cJSON_IsString(f))
+            return muse_err(err, MUSE_EINVAL, "%s: field \"review.%s\": must be a string", where, review_keys[k]);
+    }
+    const cJSON *rdate = cJSON_GetObjectItemCaseSensitive(review, "date");
+    if (rdate && !valid_date(rdate->valuestring))
+        return muse_err(err, MUSE_EINVAL, "%s: field \"review.date\": \"%.40s\" is not a date such as 2024-05-31",
+                        where, rdate->valuestring);
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(review, "status");
     if (!cJSON_IsString(status) ||
         (strcmp(status->valuestring, "draft") && strcmp(status->valuestring, "reviewed") &&
@@ -403,296 +598,50 @@ int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err)
                             where);
     }
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(e, "version");
-    if (version && (!cJSON_IsNumber(version) || version->valuedouble < 1))
+    if (version && (!cJSON_IsNumber(version) || version->valuedouble < 1 || version->valuedouble > 1e9 ||
+                    version->valuedouble != (double)(int)version->valuedouble))
         return muse_err(err, MUSE_EINVAL, "%s: field \"version\": must be an integer >= 1", where);
     return MUSE_OK;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(j) ? j->valuestring : "";
-}
+/* ---- canonical JSON ---- */
 
-/* The canonical form of an entry: fixed key order, sections in canonical
- * order. Export prints this, so export -> import -> export is byte-identical. */
-char *kb_canonical_json(const cJSON *e)
+char *kb_entry_to_json(const kb_entry_t *e, int pretty)
 {
     cJSON *c = cJSON_CreateObject();
     if (!c)
         return NULL;
-    cJSON_AddStringToObject(c, "id", jstr(e, "id"));
-    cJSON_AddStringToObject(c, "kind", jstr(e, "kind"));
-    cJSON_AddStringToObject(c, "title", jstr(e, "title"));
+    cJSON_AddStringToObject(c, "id", e->id);
+    cJSON_AddStringToObject(c, "kind", e->kind);
+    cJSON_AddStringToObject(c, "title", e->title);
     cJSON *al = cJSON_AddArrayToObject(c, "aliases");
-    const cJSON *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "aliases"))
-        cJSON_AddItemToArray(al, cJSON_CreateString(a->valuestring));
+    for (size_t i = 0; al && i < e->n_aliases; i++)
+        cJSON_AddItemToArray(al, cJSON_CreateString(e->aliases[i]));
     cJSON *secs = cJSON_AddObjectToObject(c, "sections");
-    const cJSON *in_secs = cJSON_GetObjectItemCaseSensitive(e, "sections");
-    for (int i = 0; kb_section_kinds[i]; i++) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(in_secs, kb_section_kinds[i]);
-        if (cJSON_IsString(s))
-            cJSON_AddStringToObject(secs, kb_section_kinds[i], s->valuestring);
-    }
+    for (size_t i = 0; secs && i < e->n_sections; i++)
+        cJSON_AddStringToObject(secs, e->sections[i].kind, e->sections[i].text);
     cJSON *srcs = cJSON_AddArrayToObject(c, "sources");
-    const cJSON *s;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(e, "sources")) {
+    for (size_t i = 0; srcs && i < e->n_sources; i++) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "publisher", jstr(s, "publisher"));
-        cJSON_AddStringToObject(o, "title", jstr(s, "title"));
-        cJSON_AddNumberToObject(o, "year", cJSON_GetObjectItemCaseSensitive(s, "year")->valuedouble);
-        cJSON_AddStringToObject(o, "url", jstr(s, "url"));
+        cJSON_AddStringToObject(o, "publisher", e->sources[i].publisher);
+        cJSON_AddStringToObject(o, "title", e->sources[i].title);
+        cJSON_AddNumberToObject(o, "year", e->sources[i].year);
+        cJSON_AddStringToObject(o, "url", e->sources[i].url);
         cJSON_AddItemToArray(srcs, o);
     }
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "review");
-    cJSON *ro = cJSON_AddObjectToObject(c, "review");
-    static const char *const rk[] = {"status", "reviewer", "credentials", "date", "note"};
-    for (int i = 0; i < 5; i++)
-        cJSON_AddStringToObject(ro, rk[i], jstr(r, rk[i]));
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "version");
-    cJSON_AddNumberToObject(c, "version", cJSON_IsNumber(v) ? (int)v->valuedouble : 1);
-    char *out = cJSON_PrintUnformatted(c);
+    cJSON *r = cJSON_AddObjectToObject(c, "review");
+    cJSON_AddStringToObject(r, "status", e->review_status ? e->review_status : "draft");
+    cJSON_AddStringToObject(r, "reviewer", e->reviewer ? e->reviewer : "");
+    cJSON_AddStringToObject(r, "credentials", e->credentials ? e->credentials : "");
+    cJSON_AddStringToObject(r, "date", e->review_date ? e->review_date : "");
+    cJSON_AddStringToObject(r, "note", e->review_note ? e->review_note : "");
+    cJSON_AddNumberToObject(c, "version", e->version);
+    char *out = pretty ? cJSON_Print(c) : cJSON_PrintUnformatted(c);
     cJSON_Delete(c);
     return out;
 }
 
-static int exec(sqlite3 *db, const char *sql, const char *what, muse_error_t *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = muse_err(err, MUSE_EIO, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return rc;
-    }
-    return MUSE_OK;
-}
-
-typedef struct inserter {
-    sqlite3 *db;
-    sqlite3_stmt *entry, *section, *alias, *source, *review, *audit, *fts, *sfts, *tri, *vocab;
-} inserter_t;
-
-static void inserter_free(inserter_t *in)
-{
-    sqlite3_finalize(in->entry);
-    sqlite3_finalize(in->section);
-    sqlite3_finalize(in->alias);
-    sqlite3_finalize(in->source);
-    sqlite3_finalize(in->review);
-    sqlite3_finalize(in->audit);
-    sqlite3_finalize(in->fts);
-    sqlite3_finalize(in->sfts);
-    sqlite3_finalize(in->tri);
-    sqlite3_finalize(in->vocab);
-}
-
-static int inserter_init(inserter_t *in, sqlite3 *db, muse_error_t *err)
-{
-    memset(in, 0, sizeof *in);
-    in->db = db;
-    struct { sqlite3_stmt **st; const char *sql; } q[] = {
-        {&in->entry, "INSERT INTO entries(id,kind,title,version,status,doc) VALUES(?,?,?,?,?,?)"},
-        {&in->section, "INSERT INTO sections(entry_id,kind,ord,text) VALUES(?,?,?,?)"},
-        {&in->alias, "INSERT OR IGNORE INTO aliases(entry_id,alias,norm,is_title) VALUES(?,?,?,?)"},
-        {&in->source, "INSERT INTO sources(entry_id,ord,publisher,title,year,url) VALUES(?,?,?,?,?,?)"},
-        {&in->review, "INSERT INTO reviews(entry_id,status,reviewer,credentials,date,note) VALUES(?,?,?,?,?,?)"},
-        {&in->audit, "INSERT INTO audit(at,action,entry_id,version,detail) VALUES(strftime('%Y-%m-%dT%H:%M:%SZ','now'),?,?,?,?)"},
-        {&in->fts, "INSERT INTO entries_fts(entry_id,title,aliases,body) VALUES(?,?,?,?)"},
-        {&in->sfts, "INSERT INTO sections_fts(entry_id,kind,text) VALUES(?,?,?)"},
-        {&in->tri, "INSERT INTO names_tri(entry_id,name) VALUES(?,?)"},
-        {&in->vocab, "INSERT OR IGNORE INTO vocab(word) VALUES(?)"},
-    };
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-        if (sqlite3_prepare_v2(db, q[i].sql, -1, q[i].st, NULL) != SQLITE_OK) {
-            int rc = muse_err(err, MUSE_EINTERNAL, "preparing store statement: %s", sqlite3_errmsg(db));
-            inserter_free(in);
-            return rc;
-        }
-    return MUSE_OK;
-}
-
-static int step_reset(sqlite3_stmt *st, const char *where, muse_error_t *err)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
-        sqlite3 *db = sqlite3_db_handle(st);
-        if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return muse_err(err, MUSE_EINVAL, "%s: duplicate id", where);
-        return muse_err(err, MUSE_EIO, "%s: %s", where, sqlite3_errmsg(db));
-    }
-    return MUSE_OK;
-}
-
-static int add_vocab(inserter_t *in, const char *text, muse_error_t *err)
-{
-    kb_words_t w;
-    if (kb_words_split(text, &w) != MUSE_OK)
-        return muse_err(err, MUSE_ENOMEM, "out of memory");
-    int rc = MUSE_OK;
-    for (size_t i = 0; i < w.n && rc == MUSE_OK; i++) {
-        sqlite3_bind_text(in->vocab, 1, w.v[i], -1, SQLITE_STATIC);
-        rc = step_reset(in->vocab, "vocab", err);
-    }
-    kb_words_free(&w);
-    return rc;
-}
-
-static int add_name(inserter_t *in, const char *id, const char *name, int is_title,
-                    muse_error_t *err)
-{
-    char *norm = kb_normalise(name, NULL);
-    if (!norm)
-        return muse_err(err, MUSE_ENOMEM, "out of memory");
-    sqlite3_bind_text(in->alias, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in->alias, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in->alias, 3, norm, -1, SQLITE_STATIC);
-    sqlite3_bind_int(in->alias, 4, is_title);
-    int rc = step_reset(in->alias, id, err);
-    free(norm);
-    if (rc == MUSE_OK) {
-        sqlite3_bind_text(in->tri, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(in->tri, 2, name, -1, SQLITE_STATIC);
-        rc = step_reset(in->tri, id, err);
-    }
-    return rc;
-}
-
-/* Inserts one validated entry; `action` goes to the audit log. */
-int kb_insert_entry(sqlite3 *db, const cJSON *e, const char *where, const char *action,
-                    muse_error_t *err)
-{
-    inserter_t in;
-    int rc = inserter_init(&in, db, err);
-    if (rc != MUSE_OK)
-        return rc;
-    const char *id = jstr(e, "id");
-    const cJSON *review = cJSON_GetObjectItemCaseSensitive(e, "review");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "version");
-    int version = cJSON_IsNumber(v) ? (int)v->valuedouble : 1;
-    char *doc = kb_canonical_json(e);
-    char *aliases_text = NULL, *body = NULL;
-    size_t alen = 1, blen = 1;
-    const cJSON *a, *s;
-    const cJSON *secs = cJSON_GetObjectItemCaseSensitive(e, "sections");
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "aliases"))
-        alen += strlen(a->valuestring) + 3;
-    cJSON_ArrayForEach(s, secs)
-        blen += strlen(s->valuestring) + 2;
-    aliases_text = calloc(1, alen);
-    body = calloc(1, blen);
-    if (!doc || !aliases_text || !body) {
-        rc = muse_err(err, MUSE_ENOMEM, "%s: out of memory", where);
-        goto done;
-    }
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "aliases")) {
-        strcat(aliases_text, a->valuestring);
-        strcat(aliases_text, " ; ");
-    }
-    cJSON_ArrayForEach(s, secs) {
-        strcat(body, s->valuestring);
-        strcat(body, "\n");
-    }
-
-    sqlite3_bind_text(in.entry, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.entry, 2, jstr(e, "kind"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.entry, 3, jstr(e, "title"), -1, SQLITE_STATIC);
-    sqlite3_bind_int(in.entry, 4, version);
-    sqlite3_bind_text(in.entry, 5, jstr(review, "status"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.entry, 6, doc, -1, SQLITE_STATIC);
-    if ((rc = step_reset(in.entry, where, err)) != MUSE_OK) {
-        if (rc == MUSE_EINVAL)
-            rc = muse_err(err, MUSE_EINVAL, "%s: field \"id\": duplicate id \"%s\"", where, id);
-        goto done;
-    }
-    for (int i = 0; kb_section_kinds[i]; i++) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(secs, kb_section_kinds[i]);
-        if (!cJSON_IsString(t))
-            continue;
-        sqlite3_bind_text(in.section, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(in.section, 2, kb_section_kinds[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int(in.section, 3, i);
-        sqlite3_bind_text(in.section, 4, t->valuestring, -1, SQLITE_STATIC);
-        if ((rc = step_reset(in.section, where, err)) != MUSE_OK)
-            goto done;
-        sqlite3_bind_text(in.sfts, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(in.sfts, 2, kb_section_kinds[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(in.sfts, 3, t->valuestring, -1, SQLITE_STATIC);
-        if ((rc = step_reset(in.sfts, where, err)) != MUSE_OK)
-            goto done;
-        if ((rc = add_vocab(&in, t->valuestring, err)) != MUSE_OK)
-            goto done;
-    }
-    if ((rc = add_name(&in, id, jstr(e, "title"), 1, err)) != MUSE_OK ||
-        (rc = add_vocab(&in, jstr(e, "title"), err)) != MUSE_OK)
-        goto done;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "aliases")) {
-        if ((rc = add_name(&in, id, a->valuestring, 0, err)) != MUSE_OK ||
-            (rc = add_vocab(&in, a->valuestring, err)) != MUSE_OK)
-            goto done;
-    }
-    int ord = 0;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(e, "sources")) {
-        sqlite3_bind_text(in.source, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(in.source, 2, ord++);
-        sqlite3_bind_text(in.source, 3, jstr(s, "publisher"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(in.source, 4, jstr(s, "title"), -1, SQLITE_STATIC);
-        sqlite3_bind_int(in.source, 5, (int)cJSON_GetObjectItemCaseSensitive(s, "year")->valuedouble);
-        sqlite3_bind_text(in.source, 6, jstr(s, "url"), -1, SQLITE_STATIC);
-        if ((rc = step_reset(in.source, where, err)) != MUSE_OK)
-            goto done;
-    }
-    sqlite3_bind_text(in.review, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.review, 2, jstr(review, "status"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.review, 3, jstr(review, "reviewer"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.review, 4, jstr(review, "credentials"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.review, 5, jstr(review, "date"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.review, 6, jstr(review, "note"), -1, SQLITE_STATIC);
-    if ((rc = step_reset(in.review, where, err)) != MUSE_OK)
-        goto done;
-    sqlite3_bind_text(in.fts, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.fts, 2, jstr(e, "title"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.fts, 3, aliases_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.fts, 4, body, -1, SQLITE_STATIC);
-    if ((rc = step_reset(in.fts, where, err)) != MUSE_OK)
-        goto done;
-    sqlite3_bind_text(in.audit, 1, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in.audit, 2, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(in.audit, 3, version);
-    sqlite3_bind_text(in.audit, 4, where, -1, SQLITE_STATIC);
-    rc = step_reset(in.audit, where, err);
-done:
-    free(doc);
-    free(aliases_text);
-    free(body);
-    inserter_free(&in);
-    return rc;
-}
-
-/* FNV-1a, 64-bit: a content fingerprint to tell store versions apart (not a
- * security hash). */
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* Creates an empty store with the current schema at path (which must not exist). */
-int kb_create_schema(sqlite3 *db, muse_error_t *err)
-{
-    int rc = exec(db, SCHEMA, "creating store schema", err);
-    if (rc == MUSE_OK) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", KB_SCHEMA_VERSION);
-        rc = exec(db, sql, "setting schema version", err);
-    }
-    return rc;
-}
+/* ---- build ---- */
 
 int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progress, void *ud,
              kb_build_stats_t *stats, muse_error_t *err)
@@ -701,6 +650,7 @@ int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progre
     clock_gettime(CLOCK_MONOTONIC, &t0);
     file_list_t fl = {0};
     sqlite3 *db = NULL;
+    kb_writer_t w = {0};
     char *tmp = NULL;
     int rc = list_json(content_dir, &fl, err);
     if (rc != MUSE_OK)
@@ -722,10 +672,11 @@ int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progre
         rc = muse_err(err, MUSE_EIO, "cannot create %s: %s", tmp, db ? sqlite3_errmsg(db) : "out of memory");
         goto done;
     }
-    if ((rc = exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN", "starting build", err)) != MUSE_OK ||
-        (rc = kb_create_schema(db, err)) != MUSE_OK)
+    /* The file is private until the rename, so it needs no journal. */
+    if ((rc = kb_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536; BEGIN",
+                      "starting the build", err)) != MUSE_OK ||
+        (rc = kb_schema_create(db, err)) != MUSE_OK || (rc = kb_writer_init(&w, db, err)) != MUSE_OK)
         goto done;
-    uint64_t hash = 1469598103934665603ULL;
     for (size_t i = 0; i < fl.n; i++) {
         size_t len = 0;
         char *text = read_file(fl.v[i], &len, err);
@@ -733,7 +684,6 @@ int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progre
             rc = err ? err->code : MUSE_EIO;
             goto done;
         }
-        hash = fnv1a(hash, text, len);
         const char *end = NULL;
         cJSON *e = cJSON_ParseWithLengthOpts(text, len, &end, 0);
         if (!e) {
@@ -749,49 +699,57 @@ int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progre
             /* The file name must say which entry it holds, so reviewers find it. */
             const char *base = strrchr(fl.v[i], '/');
             base = base ? base + 1 : fl.v[i];
-            const char *id = jstr(e, "id");
+            const char *id = cJSON_GetObjectItemCaseSensitive(e, "id")->valuestring;
             if (strncmp(base, id, strlen(id)) != 0 || strcmp(base + strlen(id), ".json") != 0)
                 rc = muse_err(err, MUSE_EINVAL, "%s: field \"id\": \"%s\" does not match the file name",
                               fl.v[i], id);
         }
         if (rc == MUSE_OK)
-            rc = kb_insert_entry(db, e, fl.v[i], "build", err);
+            rc = kb_writer_put(&w, e, fl.v[i], "build", 0, NULL, err);
         cJSON_Delete(e);
-        if (rc != MUSE_OK)
+        if (rc != MUSE_OK) {
+            /* Two files with one id: say where the first one is. */
+            if (strstr(err ? err->message : "", "already in the store"))
+                rc = muse_err(err, MUSE_EINVAL, "%s: field \"id\": another file already has this id", fl.v[i]);
             goto done;
+        }
         if (progress)
             progress(i + 1, fl.n, ud);
     }
-    char meta[512];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char built[32];
-    strftime(built, sizeof built, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if ((rc = kb_writer_finish(&w, err)) != MUSE_OK)
+        goto done;
+    char meta[512], built[32];
+    kb_now_iso(built, sizeof built);
     snprintf(meta, sizeof meta,
-             "INSERT INTO meta VALUES('content_version','%s');"
-             "INSERT INTO meta VALUES('built_at','%s');"
-             "INSERT INTO meta VALUES('content_hash','fnv1a64:%016llx');"
-             "INSERT INTO entries_fts(entries_fts) VALUES('optimize');"
-             "INSERT INTO sections_fts(sections_fts) VALUES('optimize');"
+             "INSERT OR REPLACE INTO meta VALUES ('content_version', '%s');"
+             "INSERT OR REPLACE INTO meta VALUES ('built_at', '%s');"
+             "INSERT INTO names_fts(names_fts) VALUES ('optimize');"
+             "INSERT INTO sections_fts(sections_fts) VALUES ('optimize');"
              "COMMIT;",
-             MUSE_VERSION_STRING, built, (unsigned long long)hash);
-    if ((rc = exec(db, meta, "finishing build", err)) != MUSE_OK)
+             MUSE_VERSION_STRING, built);
+    if ((rc = kb_exec(db, meta, "finishing the build", err)) != MUSE_OK)
+        goto done;
+    kb_writer_free(&w);
+    /* WAL for the finished store: readers never block a curator's writes. */
+    if ((rc = kb_exec(db, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != MUSE_OK)
         goto done;
     if (sqlite3_close(db) != SQLITE_OK) {
-        rc = muse_err(err, MUSE_EIO, "closing %s failed", tmp);
         db = NULL;
+        rc = muse_err(err, MUSE_EIO, "closing %s failed", tmp);
         goto done;
     }
     db = NULL;
-    /* WAL for the finished store: readers never block each other. */
-    if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-        (rc = exec(db, "PRAGMA journal_mode=WAL", "enabling WAL", err)) != MUSE_OK) {
-        rc = rc ? rc : muse_err(err, MUSE_EIO, "reopening %s failed", tmp);
-        goto done;
+    /* A store left by an earlier writer may have WAL files of its own; they
+     * must not be applied to the new file. */
+    size_t pl = strlen(db_path) + 8;
+    char *side = malloc(pl);
+    if (side) {
+        snprintf(side, pl, "%s-wal", db_path);
+        unlink(side);
+        snprintf(side, pl, "%s-shm", db_path);
+        unlink(side);
+        free(side);
     }
-    sqlite3_close(db);
-    db = NULL;
     if (rename(tmp, db_path) != 0) {
         rc = muse_err(err, MUSE_EIO, "cannot move %s to %s: %s", tmp, db_path, strerror(errno));
         goto done;
@@ -803,6 +761,7 @@ int kb_build(const char *content_dir, const char *db_path, kb_progress_fn progre
         stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     }
 done:
+    kb_writer_free(&w);
     if (db)
         sqlite3_close(db);
     if (rc != MUSE_OK && tmp)
@@ -822,42 +781,38 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return strdup(t ? (const char *)t : "");
 }
 
-int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
+/* Fills an entry from the four statements (entry, sections, sources,
+ * aliases), which the caller owns and which are reset here. */
+static int load_with(sqlite3_stmt *const st[4], const char *path, const char *id, kb_entry_t **out,
+                     muse_error_t *err)
 {
     *out = NULL;
-    sqlite3_stmt *st = NULL;
     int rc = MUSE_OK;
     kb_entry_t *e = calloc(1, sizeof *e);
     if (!e)
         return muse_err(err, MUSE_ENOMEM, "out of memory");
-    if (sqlite3_prepare_v2(kb->db,
-                           "SELECT e.id, e.kind, e.title, e.version, e.status,"
-                           " r.reviewer, r.credentials, r.date FROM entries e"
-                           " LEFT JOIN reviews r ON r.id = (SELECT max(id) FROM reviews WHERE entry_id = e.id)"
-                           " WHERE e.id = ?", -1, &st, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = muse_err(err, MUSE_ENOTFOUND, "no entry with id \"%s\"", id);
+    for (int i = 0; i < 4; i++) {
+        sqlite3_reset(st[i]);
+        sqlite3_bind_text(st[i], 1, id, -1, SQLITE_TRANSIENT);
+    }
+    int s = sqlite3_step(st[0]);
+    if (s != SQLITE_ROW) {
+        rc = s == SQLITE_DONE ? muse_err(err, MUSE_ENOTFOUND, "no entry with id \"%s\"", id)
+                              : muse_err(err, MUSE_ECORRUPT, "%s: reading entry %s: %s", path, id,
+                                         sqlite3_errmsg(sqlite3_db_handle(st[0])));
         goto done;
     }
-    e->id = col_dup(st, 0);
-    e->kind = col_dup(st, 1);
-    e->title = col_dup(st, 2);
-    e->version = sqlite3_column_int(st, 3);
-    e->review_status = col_dup(st, 4);
-    e->reviewer = col_dup(st, 5);
-    e->credentials = col_dup(st, 6);
-    e->review_date = col_dup(st, 7);
-    sqlite3_finalize(st);
-    st = NULL;
-
-    if (sqlite3_prepare_v2(kb->db, "SELECT kind, text FROM sections WHERE entry_id=? ORDER BY ord",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    e->id = col_dup(st[0], 0);
+    e->kind = col_dup(st[0], 1);
+    e->title = col_dup(st[0], 2);
+    e->version = sqlite3_column_int(st[0], 3);
+    e->review_status = col_dup(st[0], 4);
+    e->reviewer = col_dup(st[0], 5);
+    e->credentials = col_dup(st[0], 6);
+    e->review_date = col_dup(st[0], 7);
+    e->review_note = col_dup(st[0], 8);
     size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((s = sqlite3_step(st[1])) == SQLITE_ROW) {
         if (e->n_sections == cap) {
             cap = cap ? cap * 2 : 8;
             kb_section_t *v = realloc(e->sections, cap * sizeof *v);
@@ -865,19 +820,12 @@ int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
                 goto oom;
             e->sections = v;
         }
-        e->sections[e->n_sections].kind = col_dup(st, 0);
-        e->sections[e->n_sections].text = col_dup(st, 1);
+        e->sections[e->n_sections].kind = col_dup(st[1], 0);
+        e->sections[e->n_sections].text = col_dup(st[1], 1);
         e->n_sections++;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    if (sqlite3_prepare_v2(kb->db, "SELECT publisher, title, year, url FROM sources WHERE entry_id=? ORDER BY ord",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((s = sqlite3_step(st[2])) == SQLITE_ROW) {
         if (e->n_sources == cap) {
             cap = cap ? cap * 2 : 4;
             kb_source_t *v = realloc(e->sources, cap * sizeof *v);
@@ -885,21 +833,14 @@ int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
                 goto oom;
             e->sources = v;
         }
-        kb_source_t *s = &e->sources[e->n_sources++];
-        s->publisher = col_dup(st, 0);
-        s->title = col_dup(st, 1);
-        s->year = sqlite3_column_int(st, 2);
-        s->url = col_dup(st, 3);
+        kb_source_t *src = &e->sources[e->n_sources++];
+        src->publisher = col_dup(st[2], 0);
+        src->title = col_dup(st[2], 1);
+        src->year = sqlite3_column_int(st[2], 2);
+        src->url = col_dup(st[2], 3);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    if (sqlite3_prepare_v2(kb->db, "SELECT alias FROM aliases WHERE entry_id=? AND is_title=0 ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((s = sqlite3_step(st[3])) == SQLITE_ROW) {
         if (e->n_aliases == cap) {
             cap = cap ? cap * 2 : 8;
             char **v = realloc(e->aliases, cap * sizeof *v);
@@ -907,20 +848,54 @@ int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
                 goto oom;
             e->aliases = v;
         }
-        e->aliases[e->n_aliases++] = col_dup(st, 0);
+        e->aliases[e->n_aliases++] = col_dup(st[3], 0);
     }
+    if (!e->id || !e->kind || !e->title || !e->review_status || !e->reviewer || !e->credentials ||
+        !e->review_date || !e->review_note)
+        goto oom;
     goto done;
 oom:
     rc = muse_err(err, MUSE_ENOMEM, "out of memory reading entry %s", id);
-    goto done;
-sqlfail:
-    rc = muse_err(err, MUSE_ECORRUPT, "%s: reading entry %s: %s", kb->path, id, sqlite3_errmsg(kb->db));
 done:
-    sqlite3_finalize(st);
+    for (int i = 0; i < 4; i++) {
+        sqlite3_reset(st[i]);
+        sqlite3_clear_bindings(st[i]);
+    }
     if (rc == MUSE_OK)
         *out = e;
     else
         kb_entry_free(e);
+    return rc;
+}
+
+int kb_entry_load(sqlite3 *db, const char *id, kb_entry_t **out, muse_error_t *err)
+{
+    static const char *const sql[4] = {ENTRY_SQL, SECTIONS_SQL, SOURCES_SQL, ALIASES_SQL};
+    sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+    int rc = MUSE_OK;
+    *out = NULL;
+    for (int i = 0; i < 4 && rc == MUSE_OK; i++)
+        if (sqlite3_prepare_v2(db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+            rc = muse_err(err, MUSE_ECORRUPT, "reading entry %s: %s", id, sqlite3_errmsg(db));
+    if (rc == MUSE_OK)
+        rc = load_with(st, sqlite3_db_filename(db, "main"), id, out, err);
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(st[i]);
+    return rc;
+}
+
+int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
+{
+    *out = NULL;
+    if (!id)
+        return muse_err(err, MUSE_EINVAL, "no entry id given");
+    sqlite3_stmt *st[4] = {kb_stmt(kb, KB_ST_ENTRY_BY_ID, err), kb_stmt(kb, KB_ST_SECTIONS, err),
+                           kb_stmt(kb, KB_ST_SOURCES, err), kb_stmt(kb, KB_ST_ALIASES, err)};
+    if (!st[0] || !st[1] || !st[2] || !st[3])
+        return err ? err->code : MUSE_ECORRUPT;
+    int own = kb_read_begin(kb);
+    int rc = load_with(st, kb->path, id, out, err);
+    kb_read_end(kb, own);
     return rc;
 }
 
@@ -949,12 +924,13 @@ void kb_entry_free(kb_entry_t *e)
     free(e->reviewer);
     free(e->credentials);
     free(e->review_date);
+    free(e->review_note);
     free(e);
 }
 
 const char *kb_entry_section(const kb_entry_t *e, const char *kind)
 {
-    for (size_t i = 0; e && i < e->n_sections; i++)
+    for (size_t i = 0; e && kind && i < e->n_sections; i++)
         if (strcmp(e->sections[i].kind, kind) == 0)
             return e->sections[i].text;
     return NULL;
@@ -977,8 +953,8 @@ int kb_stats(kb_t *kb, kb_stats_t *out, muse_error_t *err)
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(kb->db,
-                           "SELECT count(*), sum(status='reviewed'),"
-                           " sum(EXISTS(SELECT 1 FROM sources s WHERE s.entry_id=e.id)) FROM entries e",
+                           "SELECT count(*), total(status = 'reviewed'),"
+                           " total(EXISTS (SELECT 1 FROM sources s WHERE s.entry_id = e.id)) FROM entries e",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -987,8 +963,8 @@ int kb_stats(kb_t *kb, kb_stats_t *out, muse_error_t *err)
         out->with_sources = (size_t)sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(kb->db, "SELECT kind, count(*) FROM entries GROUP BY kind ORDER BY kind",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(kb->db, "SELECT kind, count(*) FROM entries GROUP BY kind ORDER BY kind", -1, &st,
+                           NULL) != SQLITE_OK)
         goto fail;
     while (sqlite3_step(st) == SQLITE_ROW && out->n_kinds < 8) {
         snprintf(out->by_kind[out->n_kinds].kind, sizeof out->by_kind[0].kind, "%s",

@@ -83,6 +83,37 @@ int kb_words_split(const char *text, kb_words_t *out)
     return MUSE_OK;
 }
 
+int kb_words_each(const char *text, int (*fn)(const char *word, void *ud), void *ud)
+{
+    /* The same words kb_words_split() gives, without an allocation each:
+     * the vocabulary counts of a large build pass through here. Words longer
+     * than the buffer are split into it whole or not at all (none exist in
+     * practice; a 200-letter "word" is not one people search for). */
+    char buf[256];
+    const char *p = text;
+    while (*p) {
+        while (*p && !is_word_byte((unsigned char)*p))
+            p++;
+        const char *s = p;
+        while (*p && (is_word_byte((unsigned char)*p) ||
+                      (*p == '\'' && p > s && is_word_byte((unsigned char)p[1]))))
+            p++;
+        size_t len = (size_t)(p - s);
+        if (len == 0 || len >= sizeof buf)
+            continue;
+        size_t k = 0;
+        for (size_t i = 0; i < len; i++)
+            if (s[i] != '\'')
+                buf[k++] = (char)tolower((unsigned char)s[i]);
+        buf[k] = '\0';
+        kb_stem(buf);
+        int rc = fn(buf, ud);
+        if (rc != MUSE_OK)
+            return rc;
+    }
+    return MUSE_OK;
+}
+
 void kb_words_free(kb_words_t *w)
 {
     if (!w)
@@ -228,4 +259,75 @@ const char *const *kb_synonyms(const char *w)
     synonym_t key = {.word = (char *)w};
     synonym_t *s = bsearch(&key, synonyms, n_synonyms, sizeof *synonyms, cmp_syn);
     return s ? (const char *const *)s->to : NULL;
+}
+
+/* ---- word map (open addressing, FNV-1a) ---- */
+
+static int wordmap_grow(kb_wordmap_t *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 4096;
+    kb_word_slot_t *v = calloc(cap, sizeof *v);
+    if (!v)
+        return MUSE_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->v[i].word)
+            continue;
+        size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, m->v[i].word, strlen(m->v[i].word)) & (cap - 1);
+        while (v[h].word)
+            h = (h + 1) & (cap - 1);
+        v[h] = m->v[i];
+    }
+    free(m->v);
+    m->v = v;
+    m->cap = cap;
+    return MUSE_OK;
+}
+
+int kb_wordmap_add(kb_wordmap_t *m, const char *word, long delta, long name_delta)
+{
+    return kb_wordmap_add_once(m, word, delta, name_delta, 0);
+}
+
+int kb_wordmap_add_once(kb_wordmap_t *m, const char *word, long delta, long name_delta, unsigned long stamp)
+{
+    if ((m->n + 1) * 2 > m->cap && wordmap_grow(m) != MUSE_OK)
+        return MUSE_ENOMEM;
+    size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, word, strlen(word)) & (m->cap - 1);
+    while (m->v[h].word && strcmp(m->v[h].word, word) != 0)
+        h = (h + 1) & (m->cap - 1);
+    kb_word_slot_t *s = &m->v[h];
+    if (!s->word) {
+        if (!(s->word = strdup(word)))
+            return MUSE_ENOMEM;
+        m->n++;
+    } else if (stamp && s->stamp == stamp) {
+        return MUSE_OK;   /* already counted for this text */
+    }
+    s->stamp = stamp;
+    s->df += delta;
+    s->name += name_delta;
+    return MUSE_OK;
+}
+
+kb_word_slot_t *kb_wordmap_find(const kb_wordmap_t *m, const char *word)
+{
+    if (!m->cap)
+        return NULL;
+    size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, word, strlen(word)) & (m->cap - 1);
+    while (m->v[h].word) {
+        if (strcmp(m->v[h].word, word) == 0)
+            return &m->v[h];
+        h = (h + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+void kb_wordmap_free(kb_wordmap_t *m)
+{
+    for (size_t i = 0; m && i < m->cap; i++)
+        free(m->v[i].word);
+    if (m) {
+        free(m->v);
+        memset(m, 0, sizeof *m);
+    }
 }

@@ -1,0 +1,674 @@
+/* PHI/PII recognisers in the manner of Presidio: a pattern proposes a span,
+ * context words nearby confirm it where the pattern alone is weak, and a
+ * checksum or range rule rejects what cannot be real (Luhn for cards and NPIs,
+ * mod-97 for IBANs, the SSA's never-issued SSN ranges, IPv4 octets).
+ *
+ * The patterns and context words are data (safety/data/phi.json); the
+ * validators are code because they are arithmetic. Person names are the one
+ * recogniser with logic of its own: a run of capitalised words is a name when
+ * a title or a context phrase introduces it ("Dr.", "my name is", "patient"),
+ * or when it holds a known given name, or a known surname after another
+ * capitalised word. Words that are ordinary English ("Will", "May", "Grace"
+ * at the start of a sentence) need more than the gazetteer to count, and
+ * eponyms ("Parkinson's disease") are never people. Overlaps go to the
+ * recogniser with the higher priority, then to the longer span. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muse_err.h"
+#include "safety/safety_internal.h"
+
+/* ------------------------------------------------------------ validators */
+
+static size_t digits_of(const char *t, size_t s, size_t e, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = s; i < e; i++)
+        if (t[i] >= '0' && t[i] <= '9') {
+            if (n + 1 < cap)
+                out[n] = t[i];
+            n++;
+        }
+    if (n < cap)
+        out[n] = '\0';
+    else if (cap)
+        out[cap - 1] = '\0';
+    return n;
+}
+
+static int luhn_ok(const char *d, size_t n)
+{
+    int sum = 0, dbl = 0;
+    for (size_t i = n; i-- > 0;) {
+        int v = d[i] - '0';
+        if (dbl) {
+            v *= 2;
+            if (v > 9)
+                v -= 9;
+        }
+        sum += v;
+        dbl = !dbl;
+    }
+    return sum % 10 == 0;
+}
+
+static int valid_card(const char *t, size_t s, size_t e)
+{
+    char d[32];
+    size_t n = digits_of(t, s, e, d, sizeof d);
+    if (n < 13 || n > 19)
+        return 0;
+    /* Issuer prefixes in use: 2 (Mastercard 2-series), 3 (Amex, Diners,
+     * JCB), 4 (Visa), 5 (Mastercard), 6 (Discover, UnionPay, Maestro). */
+    if (d[0] < '2' || d[0] > '6')
+        return 0;
+    return luhn_ok(d, n);
+}
+
+/* SSA rules: area 000, 666 and 900-999, group 00 and serial 0000 are never
+ * issued; nor are runs of one digit or the advertising number 078-05-1120. */
+static int valid_ssn(const char *t, size_t s, size_t e)
+{
+    char d[16];
+    if (digits_of(t, s, e, d, sizeof d) != 9)
+        return 0;
+    int area = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+    int group = (d[3] - '0') * 10 + (d[4] - '0');
+    int serial = atoi(d + 5);
+    if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0)
+        return 0;
+    int same = 1;
+    for (int i = 1; i < 9; i++)
+        same &= d[i] == d[0];
+    if (same || strcmp(d, "078051120") == 0 || strcmp(d, "123456789") == 0)
+        return 0;
+    return 1;
+}
+
+/* NPI: Luhn over "80840" followed by the ten digits (CMS, NPI check digit). */
+static int valid_npi(const char *t, size_t s, size_t e)
+{
+    char d[16], full[32];
+    if (digits_of(t, s, e, d, sizeof d) != 10)
+        return 0;
+    if (d[0] != '1' && d[0] != '2')
+        return 0;
+    snprintf(full, sizeof full, "80840%s", d);
+    return luhn_ok(full, 15);
+}
+
+/* ISO 13616: move the first four characters to the end, letters to
+ * numbers (A=10), and the whole must be 1 modulo 97. */
+static int valid_iban(const char *t, size_t s, size_t e)
+{
+    char c[40];
+    size_t n = 0;
+    for (size_t i = s; i < e; i++) {
+        if (t[i] == ' ' || t[i] == '-')
+            continue;
+        if (n + 1 >= sizeof c)
+            return 0;
+        c[n++] = (char)toupper((unsigned char)t[i]);
+    }
+    if (n < 15 || n > 34)
+        return 0;
+    int rem = 0;
+    for (size_t k = 0; k < n; k++) {
+        char ch = c[(k + 4) % n];
+        if (ch >= '0' && ch <= '9')
+            rem = (rem * 10 + (ch - '0')) % 97;
+        else if (ch >= 'A' && ch <= 'Z')
+            rem = (rem * 100 + (ch - 'A' + 10)) % 97;
+        else
+            return 0;
+    }
+    return rem == 1;
+}
+
+static int valid_ipv4(const char *t, size_t s, size_t e)
+{
+    int parts = 0, v = -1;
+    for (size_t i = s; i <= e; i++) {
+        if (i < e && t[i] >= '0' && t[i] <= '9') {
+            v = (v < 0 ? 0 : v * 10) + (t[i] - '0');
+            if (v > 255)
+                return 0;
+        } else {
+            if (v < 0)
+                return 0;
+            parts++;
+            v = -1;
+        }
+    }
+    return parts == 4;
+}
+
+static int valid_phone(const char *t, size_t s, size_t e)
+{
+    char d[32];
+    size_t body = e;
+    /* The extension does not count toward the number's length. */
+    for (size_t i = s; i < e; i++)
+        if (t[i] == 'x' || t[i] == 'X' || t[i] == 'e') {
+            body = i;
+            break;
+        }
+    size_t n = digits_of(t, s, body, d, sizeof d);
+    return n >= 7 && n <= 15;
+}
+
+static int valid_age(const char *t, size_t s, size_t e)
+{
+    char d[8];
+    size_t n = digits_of(t, s, e, d, sizeof d);
+    if (n < 2 || n > 3)
+        return 0;
+    int age = atoi(d);
+    /* HIPAA Safe Harbor: ages over 89 are identifying; younger ones are not. */
+    return age > 89 && age < 130;
+}
+
+static int valid_date(const char *t, size_t s, size_t e)
+{
+    /* Rejects "13/45/2020" style impossibilities in numeric dates. */
+    int nums[3] = {0, 0, 0}, k = 0, in = 0;
+    for (size_t i = s; i < e && k < 3; i++) {
+        if (t[i] >= '0' && t[i] <= '9') {
+            nums[k] = nums[k] * 10 + (t[i] - '0');
+            in = 1;
+        } else if (in) {
+            k++;
+            in = 0;
+            if (t[i] == ' ' || t[i] == 'T')
+                break; /* time part follows */
+        }
+    }
+    if (in)
+        k++;
+    if (k < 3)
+        return 1;
+    if (nums[0] > 31) /* yyyy-mm-dd */
+        return nums[1] >= 1 && nums[1] <= 12 && nums[2] >= 1 && nums[2] <= 31;
+    return nums[0] >= 1 && nums[1] >= 1 && (nums[0] <= 12 || nums[1] <= 12) && nums[0] <= 31 &&
+           nums[1] <= 31;
+}
+
+static int validate(const char *kind, const char *t, size_t s, size_t e)
+{
+    if (!*kind)
+        return 1;
+    if (!strcmp(kind, "luhn"))
+        return valid_card(t, s, e);
+    if (!strcmp(kind, "ssn"))
+        return valid_ssn(t, s, e);
+    if (!strcmp(kind, "npi"))
+        return valid_npi(t, s, e);
+    if (!strcmp(kind, "iban"))
+        return valid_iban(t, s, e);
+    if (!strcmp(kind, "ipv4"))
+        return valid_ipv4(t, s, e);
+    if (!strcmp(kind, "phone"))
+        return valid_phone(t, s, e);
+    if (!strcmp(kind, "age"))
+        return valid_age(t, s, e);
+    if (!strcmp(kind, "date"))
+        return valid_date(t, s, e);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static const char *jstr(const cJSON *o, const char *k, const char *d)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : d;
+}
+
+int sf_load_phi(safety_t *s, muse_error_t *err)
+{
+    int rc = MUSE_OK;
+    cJSON *j = sf_parse_data(safety_data_phi_json, safety_data_phi_json_len, "phi.json", err);
+    if (!j)
+        return MUSE_ECORRUPT;
+    const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "recognizers");
+    int n = cJSON_GetArraySize(recs);
+    s->recognizers = calloc(n > 0 ? (size_t)n : 1, sizeof *s->recognizers);
+    if (!s->recognizers) {
+        rc = muse_err(err, MUSE_ENOMEM, "safety: out of memory");
+        goto done;
+    }
+    const cJSON *r;
+    cJSON_ArrayForEach(r, recs)
+    {
+        sf_recognizer_t *rec = &s->recognizers[s->n_recognizers];
+        const char *type = jstr(r, "type", NULL);
+        if (!type) {
+            rc = muse_err(err, MUSE_ECORRUPT, "safety policy: phi.json: recognizer %zu has no type",
+                          s->n_recognizers);
+            goto done;
+        }
+        snprintf(rec->type, sizeof rec->type, "%s", type);
+        snprintf(rec->validate, sizeof rec->validate, "%s", jstr(r, "validate", ""));
+        char where[96];
+        snprintf(where, sizeof where, "phi.json: %s pattern", type);
+        if ((rc = sf_compile_list(cJSON_GetObjectItemCaseSensitive(r, "pattern"), where,
+                                  &rec->pattern, err)))
+            goto done;
+        if (!rec->pattern) {
+            rc = muse_err(err, MUSE_ECORRUPT, "safety policy: %s missing", where);
+            goto done;
+        }
+        snprintf(where, sizeof where, "phi.json: %s context", type);
+        if ((rc = sf_compile_list(cJSON_GetObjectItemCaseSensitive(r, "context"), where,
+                                  &rec->context, err)))
+            goto done;
+        rec->need_context = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "need_context"));
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "group");
+        rec->group = cJSON_IsNumber(g) ? g->valueint : 0;
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "priority");
+        rec->priority = cJSON_IsNumber(p) ? p->valueint : 1;
+        s->n_recognizers++;
+    }
+    const cJSON *person = cJSON_GetObjectItemCaseSensitive(j, "person");
+    struct {
+        const char *key;
+        pcre2_code **dst;
+    } pp[] = {{"titles", &s->person_title},
+              {"context", &s->person_context},
+              {"after", &s->person_after},
+              {"token", &s->name_token},
+              {"eponym", &s->eponym}};
+    for (size_t i = 0; i < sizeof pp / sizeof pp[0]; i++) {
+        char where[64];
+        snprintf(where, sizeof where, "phi.json: person.%s", pp[i].key);
+        if ((rc = sf_compile_list(cJSON_GetObjectItemCaseSensitive(person, pp[i].key), where,
+                                  pp[i].dst, err)))
+            goto done;
+    }
+    if (!s->name_token) {
+        rc = muse_err(err, MUSE_ECORRUPT, "safety policy: phi.json: person.token missing");
+        goto done;
+    }
+    if ((rc = sf_wordset_load(&s->first_names, (const char *)safety_data_first_names_txt,
+                              safety_data_first_names_txt_len, err)) ||
+        (rc = sf_wordset_load(&s->last_names, (const char *)safety_data_last_names_txt,
+                              safety_data_last_names_txt_len, err)) ||
+        (rc = sf_wordset_load(&s->common_words, (const char *)safety_data_common_words_txt,
+                              safety_data_common_words_txt_len, err)))
+        goto done;
+done:
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* ----------------------------------------------------------- candidates */
+
+typedef struct cand {
+    safety_entity_t e;
+    int priority;
+} cand_t;
+
+typedef struct cands {
+    cand_t *v;
+    size_t n, cap;
+} cands_t;
+
+static int cand_push(cands_t *c, const char *type, size_t s, size_t e, int priority)
+{
+    if (e <= s)
+        return MUSE_OK;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        cand_t *t = realloc(c->v, cap * sizeof *t);
+        if (!t)
+            return MUSE_ENOMEM;
+        c->v = t;
+        c->cap = cap;
+    }
+    cand_t *x = &c->v[c->n++];
+    snprintf(x->e.type, sizeof x->e.type, "%s", type);
+    x->e.start = s;
+    x->e.end = e;
+    x->priority = priority;
+    return MUSE_OK;
+}
+
+static int has_context(const sf_recognizer_t *r, const char *t, size_t len, size_t s, size_t e,
+                       pcre2_match_data *md)
+{
+    size_t a, b;
+    size_t from = s > 80 ? s - 80 : 0;
+    size_t to = e + 40 < len ? e + 40 : len;
+    /* Keep the window on character boundaries. */
+    while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
+        from--;
+    while (to < len && ((unsigned char)t[to] & 0xC0) == 0x80)
+        to++;
+    return sf_find(r->context, t, to, from, md, &a, &b);
+}
+
+static int run_recognizers(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
+                           cands_t *c)
+{
+    for (size_t i = 0; i < s->n_recognizers; i++) {
+        const sf_recognizer_t *r = &s->recognizers[i];
+        size_t pos = 0;
+        while (pos <= len) {
+            int rc = pcre2_match(r->pattern, (PCRE2_SPTR)t, len, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+            if (rc < 0)
+                break;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            size_t ms = ov[0], me = ov[1];
+            size_t gs = ms, ge = me;
+            if (r->group > 0 && r->group < rc && ov[2 * r->group] != PCRE2_UNSET) {
+                gs = ov[2 * r->group];
+                ge = ov[2 * r->group + 1];
+            }
+            pos = me > ms ? me : ms + 1;
+            while (pos < len && ((unsigned char)t[pos] & 0xC0) == 0x80)
+                pos++;
+            if (!validate(r->validate, t, gs, ge))
+                continue;
+            if (r->need_context && r->context && !has_context(r, t, len, gs, ge, md))
+                continue;
+            if (cand_push(c, r->type, gs, ge, r->priority))
+                return MUSE_ENOMEM;
+        }
+    }
+    return MUSE_OK;
+}
+
+/* ----------------------------------------------------------------- names */
+
+typedef struct tok {
+    size_t s, e;
+    int cap;      /* starts with an upper-case letter */
+    int allcaps;  /* two or more letters, all upper case (acronym) */
+    int initial;  /* "J." */
+} tok_t;
+
+static int is_lower_ascii_word(const char *t, size_t s, size_t e)
+{
+    for (size_t i = s; i < e; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || t[i] == '\'' || t[i] == '-'))
+            return 0;
+    return e > s;
+}
+
+static int tok_in(const sf_wordset_t *ws, const char *t, const tok_t *k)
+{
+    size_t e = k->e;
+    /* "Ana's" looks up "Ana". */
+    if (e - k->s > 2 && t[e - 2] == '\'' && (t[e - 1] == 's' || t[e - 1] == 'S'))
+        e -= 2;
+    return sf_wordset_has(ws, t + k->s, e - k->s);
+}
+
+static int at_sentence_start(const char *t, size_t s)
+{
+    while (s > 0 && (t[s - 1] == ' ' || t[s - 1] == '\t' || t[s - 1] == '"' || t[s - 1] == '('))
+        s--;
+    return s == 0 || t[s - 1] == '.' || t[s - 1] == '!' || t[s - 1] == '?' || t[s - 1] == '\n' ||
+           t[s - 1] == ':';
+}
+
+/* Collects capitalised words and initials. Only single spaces join words
+ * into one run; punctuation (other than a name's own period) ends it. */
+static int tokenize_names(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
+                          tok_t **out, size_t *n)
+{
+    size_t cap = 32, k = 0, pos = 0, a, b;
+    tok_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        return MUSE_ENOMEM;
+    while (pos < len && sf_find(s->name_token, t, len, pos, md, &a, &b)) {
+        if (k == cap) {
+            tok_t *nv = realloc(v, cap * 2 * sizeof *v);
+            if (!nv) {
+                free(v);
+                return MUSE_ENOMEM;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        tok_t *x = &v[k++];
+        x->s = a;
+        x->e = b;
+        x->initial = (b - a == 2 && t[b - 1] == '.') || b - a == 1;
+        if (b > a && t[b - 1] == '.' && !x->initial)
+            x->e = --b; /* "Smith." ends a sentence, the period is not the name */
+        x->cap = 1;
+        int upper = 0, letters = 0;
+        for (size_t i = a; i < b; i++) {
+            unsigned char ch = (unsigned char)t[i];
+            if (ch >= 'A' && ch <= 'Z')
+                upper++;
+            if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))
+                letters++;
+        }
+        x->allcaps = letters >= 2 && upper == letters && !x->initial;
+        pos = b > a ? b : a + 1;
+    }
+    *out = v;
+    *n = k;
+    return MUSE_OK;
+}
+
+/* A run of capitalised tokens joined by single spaces (or ". " after an
+ * initial). */
+static int joined(const char *t, const tok_t *x, const tok_t *y)
+{
+    size_t gap = y->s - x->e;
+    if (gap == 1 && t[x->e] == ' ')
+        return 1;
+    if (x->initial && gap == 1 && t[x->e] == ' ')
+        return 1;
+    if (gap == 2 && t[x->e] == '.' && t[x->e + 1] == ' ' && x->e - x->s == 1)
+        return 1;
+    return 0;
+}
+
+static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
+                     cands_t *c)
+{
+    tok_t *v = NULL;
+    size_t n = 0, a, b;
+    if (tokenize_names(s, t, len, md, &v, &n))
+        return MUSE_ENOMEM;
+    int rc = MUSE_OK;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && joined(t, &v[j - 1], &v[j]) && j - i < 5)
+            j++;
+        /* [i, j) is one run. Drop leading words that are ordinary English
+         * or acronyms, unless they are also given names mid-sentence. */
+        size_t lo = i, hi = j;
+        int titled = 0;
+        if (s->person_title) {
+            size_t from = v[lo].s > 16 ? v[lo].s - 16 : 0;
+            while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
+                from--;
+            if (sf_find(s->person_title, t, v[lo].s, from, md, &a, &b) && b + 2 >= v[lo].s)
+                titled = 1;
+        }
+        while (lo < hi) {
+            const tok_t *x = &v[lo];
+            if (x->allcaps) {
+                lo++;
+                continue;
+            }
+            /* A title inside the run ("Dr Smith"): the rest is a name. */
+            if (s->person_title &&
+                pcre2_match(s->person_title, (PCRE2_SPTR)t, len, x->s,
+                            PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+                if (ov[1] >= x->e) {
+                    titled = 1;
+                    lo++;
+                    continue;
+                }
+            }
+            int common = tok_in(&s->common_words, t, x);
+            int first = tok_in(&s->first_names, t, x);
+            if (common && !(first && !at_sentence_start(t, x->s) && hi - lo >= 2)) {
+                if (hi - lo >= 2 && first && tok_in(&s->last_names, t, &v[lo + 1]))
+                    break;
+                lo++;
+                continue;
+            }
+            break;
+        }
+        /* Trailing acronyms other than degrees ("MD") are not names. */
+        while (hi > lo && v[hi - 1].allcaps && v[hi - 1].e - v[hi - 1].s > 3)
+            hi--;
+        if (lo < hi) {
+            int any_first = 0, any_last = 0, all_common = 1;
+            for (size_t k = lo; k < hi; k++) {
+                if (v[k].initial || v[k].allcaps)
+                    continue;
+                int f = tok_in(&s->first_names, t, &v[k]);
+                int l = tok_in(&s->last_names, t, &v[k]);
+                int cm = tok_in(&s->common_words, t, &v[k]);
+                any_first |= f && (!cm || k > lo || !at_sentence_start(t, v[k].s));
+                any_last |= l && !cm;
+                if (!cm)
+                    all_common = 0;
+            }
+            size_t names = 0;
+            for (size_t k = lo; k < hi; k++)
+                names += !v[k].initial && !v[k].allcaps;
+            int eponym = 0;
+            if (s->eponym)
+                eponym = pcre2_match(s->eponym, (PCRE2_SPTR)t, len, v[hi - 1].e,
+                                     PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0;
+            int single_last = names == 1 && any_last && !any_first &&
+                              !at_sentence_start(t, v[lo].s);
+            int person = !eponym && names > 0 &&
+                         (titled || (any_first && (names >= 2 || !all_common)) ||
+                          (names >= 2 && any_last && !all_common) || single_last);
+            if (person && (rc = cand_push(c, "PERSON", v[lo].s, v[hi - 1].e, 2)))
+                break;
+        }
+        i = j;
+    }
+    free(v);
+    return rc;
+}
+
+/* "my name is lena andersson", "patient: j. smith": context phrases vouch for
+ * the words after them even in lower case. The phrase's pattern captures up
+ * to three words as group 1; trailing ordinary words are trimmed off. */
+static int context_names(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
+                         cands_t *c)
+{
+    if (!s->person_context)
+        return MUSE_OK;
+    size_t pos = 0;
+    while (pos < len) {
+        int rc = pcre2_match(s->person_context, (PCRE2_SPTR)t, len, pos, PCRE2_NO_UTF_CHECK, md,
+                             NULL);
+        if (rc < 2)
+            break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        size_t gs = ov[2], ge = ov[3], me = ov[1];
+        pos = me > ov[0] ? me : ov[0] + 1;
+        if (gs == PCRE2_UNSET)
+            continue;
+        /* Split the group into words and keep the leading name-like ones. */
+        size_t w[3][2], nw = 0, i = gs;
+        while (i < ge && nw < 3) {
+            while (i < ge && t[i] == ' ')
+                i++;
+            size_t ws = i;
+            while (i < ge && t[i] != ' ')
+                i++;
+            if (i > ws) {
+                w[nw][0] = ws;
+                w[nw][1] = i;
+                nw++;
+            }
+        }
+        size_t keep = 0;
+        for (size_t k = 0; k < nw; k++) {
+            tok_t x = {w[k][0], w[k][1], 0, 0, 0};
+            int lower = is_lower_ascii_word(t, x.s, x.e);
+            int common = tok_in(&s->common_words, t, &x) && !tok_in(&s->first_names, t, &x) &&
+                         !tok_in(&s->last_names, t, &x);
+            if (common || (lower && k > 0 && !tok_in(&s->last_names, t, &x) &&
+                           !tok_in(&s->first_names, t, &x)))
+                break;
+            if (k > 0 && lower && !(t[w[0][0]] >= 'a' && t[w[0][0]] <= 'z'))
+                break; /* "Anna and": a lower-case word after a capitalised name */
+            keep = k + 1;
+        }
+        if (keep && cand_push(c, "PERSON", w[0][0], w[keep - 1][1], 3))
+            return MUSE_ENOMEM;
+    }
+    return MUSE_OK;
+}
+
+/* ----------------------------------------------------------- resolution */
+
+static int cand_cmp(const void *pa, const void *pb)
+{
+    const cand_t *a = pa, *b = pb;
+    if (a->priority != b->priority)
+        return b->priority - a->priority;
+    size_t la = a->e.end - a->e.start, lb = b->e.end - b->e.start;
+    if (la != lb)
+        return la > lb ? -1 : 1;
+    return a->e.start < b->e.start ? -1 : a->e.start > b->e.start;
+}
+
+static int ent_cmp(const void *pa, const void *pb)
+{
+    const safety_entity_t *a = pa, *b = pb;
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+
+int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out)
+{
+    memset(out, 0, sizeof *out);
+    cands_t c = {0};
+    unsigned char *taken = NULL;
+    int rc = MUSE_ENOMEM;
+    pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+    if (!md)
+        goto done;
+    if (run_recognizers(s, t, len, md, &c) || name_runs(s, t, len, md, &c) ||
+        context_names(s, t, len, md, &c))
+        goto done;
+    qsort(c.v, c.n, sizeof *c.v, cand_cmp);
+    out->v = malloc((c.n ? c.n : 1) * sizeof *out->v);
+    if (!out->v)
+        goto done;
+    /* Greedy by priority then length: keep a candidate unless it overlaps
+     * one already kept. A byte map keeps this linear in the text. */
+    taken = calloc(len + 1, 1);
+    if (!taken)
+        goto done;
+    for (size_t i = 0; i < c.n; i++) {
+        const safety_entity_t *e = &c.v[i].e;
+        if (e->end > len)
+            continue;
+        int clash = 0;
+        for (size_t k = e->start; k < e->end && !clash; k++)
+            clash = taken[k];
+        if (clash)
+            continue;
+        memset(taken + e->start, 1, e->end - e->start);
+        out->v[out->n++] = *e;
+    }
+    qsort(out->v, out->n, sizeof *out->v, ent_cmp);
+    rc = MUSE_OK;
+done:
+    if (rc) {
+        free(out->v);
+        memset(out, 0, sizeof *out);
+    }
+    free(taken);
+    free(c.v);
+    pcre2_match_data_free(md);
+    return rc;
+}

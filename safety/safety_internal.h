@@ -1,0 +1,173 @@
+/* Private to safety/: the opened policy and the helpers the input rails, the
+ * redactor, the output rails and the evaluator share. Nothing here is part of
+ * safety.h; other modules go through that header only.
+ *
+ * Design: every pattern in the policy is compiled (and JIT-compiled) once in
+ * safety_open() and never written again, so a safety_t can be read by any
+ * number of threads. Each call brings its own pcre2_match_data. */
+#ifndef MUSE_SAFETY_INTERNAL_H
+#define MUSE_SAFETY_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "muse.h"
+#include "safety/safety.h"
+
+/* Inputs above this size are refused: a question is never a megabyte. */
+#define SAFETY_MAX_INPUT (1024u * 1024u)
+
+/* One rule of rules.json: a verdict, a category and the patterns that fire
+ * it, with the optional co-occurrence (`requires`) and veto (`unless`) sets.
+ * `strict` rules skip the framing checks (negation, past, generic question):
+ * "I took the whole bottle" is an emergency however it is phrased. */
+typedef struct sf_rule {
+    char id[64];
+    char category[48];
+    char message[64];      /* key into messages.json */
+    safety_verdict_t verdict;
+    int strict;
+    pcre2_code *match;
+    pcre2_code *requires;  /* NULL: nothing else needed */
+    pcre2_code *unless;    /* NULL: no veto */
+} sf_rule_t;
+
+/* A PHI recogniser from phi.json. */
+typedef struct sf_recognizer {
+    char type[24];         /* Presidio entity name: PHONE_NUMBER, ... */
+    char validate[24];     /* "", "luhn", "ssn", "iban", "npi", "ipv4", "phone", ... */
+    pcre2_code *pattern;
+    pcre2_code *context;   /* NULL: context not needed */
+    int need_context;      /* 1: fire only with a context word nearby */
+    int group;             /* capture group holding the entity (0: whole match) */
+    int priority;          /* wins overlaps against lower priorities */
+} sf_recognizer_t;
+
+/* A sorted, lower-cased word list (names, common words) for bsearch. */
+typedef struct sf_wordset {
+    char **words;
+    size_t n;
+    char *storage;
+} sf_wordset_t;
+
+typedef struct sf_soften {
+    pcre2_code *pattern;
+    char *replace;         /* PCRE2 substitution string */
+} sf_soften_t;
+
+typedef struct sf_dose {
+    char name[48];
+    pcre2_code *names;     /* the medicine's names, as one alternation */
+    double max_single_mg;  /* 0: not stated */
+    double max_daily_mg;
+    char source[256];
+} sf_dose_t;
+
+struct safety {
+    char locale[8];
+    /* input rails */
+    sf_rule_t *rules;
+    size_t n_rules;
+    pcre2_code *neg_cue, *pseudo_neg, *clause_break, *past, *present, *generic_q,
+        *hypo_generic, *personal, *info_frame;
+    int negation_window;
+    pcre2_code *health, *greeting;
+    pcre2_code *injection;
+    pcre2_code *jailbreak;
+    pcre2_code *daily;     /* "per day" and kin, for the dose check */
+    cJSON *messages;       /* key -> message with the locale's numbers filled in */
+    cJSON *locale_info;    /* the locale's entry of locales.json */
+    /* PHI */
+    sf_recognizer_t *recognizers;
+    size_t n_recognizers;
+    pcre2_code *person_title, *person_context, *person_after, *name_token,
+        *eponym;
+    sf_wordset_t first_names, last_names, common_words;
+    /* output rails */
+    sf_soften_t *soften;
+    size_t n_soften;
+    pcre2_code *contradict;
+    pcre2_code *dose_amount;
+    sf_dose_t *doses;
+    size_t n_doses;
+    char *disclaimer;
+    /* learned classifier (classifier.json), may be absent */
+    struct sf_model *model;
+};
+
+/* Validates input for every entry point: non-NULL, non-empty, at most
+ * SAFETY_MAX_INPUT bytes, valid UTF-8, no control characters but tab, CR
+ * and LF. Returns MUSE_OK or MUSE_EINVAL with the byte offset in err. */
+int sf_validate(const char *text, size_t len, muse_error_t *err);
+
+/* Compiles a pattern (caseless, UTF) and JIT-compiles it; NULL on error with
+ * a message naming `where` in err. */
+pcre2_code *sf_compile(const char *pattern, const char *where, muse_error_t *err);
+/* Joins a JSON array of pattern strings into one alternation and compiles it.
+ * An absent or empty array gives *out = NULL and MUSE_OK. */
+int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_error_t *err);
+
+/* Finds the first match of code in text[from, to). Returns 1 and sets
+ * the span in ms and me, or 0. md must come from pcre2_match_data_create(>= 10 pairs). */
+int sf_find(const pcre2_code *code, const char *text, size_t to, size_t from,
+            pcre2_match_data *md, size_t *ms, size_t *me);
+
+/* Word sets: sf_wordset_load parses one lower-case word a line (comments with
+ * '#'), sf_wordset_has looks a word up ignoring ASCII case. */
+int sf_wordset_load(sf_wordset_t *ws, const char *data, size_t len, muse_error_t *err);
+int sf_wordset_has(const sf_wordset_t *ws, const char *word, size_t len);
+void sf_wordset_free(sf_wordset_t *ws);
+
+/* Growable array of PHI entities. */
+typedef struct sf_entities {
+    safety_entity_t *v;
+    size_t n, cap;
+} sf_entities_t;
+
+/* Loaders called by safety_open (each file's own section). */
+int sf_load_rules(safety_t *s, muse_error_t *err);
+int sf_load_phi(safety_t *s, muse_error_t *err);
+int sf_load_output(safety_t *s, muse_error_t *err);
+int sf_load_model(safety_t *s, muse_error_t *err);
+void sf_free_model(struct sf_model *m);
+
+/* Learned harm score of text in [0,1]; -1 when no model is loaded. */
+double sf_model_score(const safety_t *s, const char *text, size_t len);
+
+/* Finds PHI in validated text, sorted by start, without overlaps. */
+int sf_phi_find(const safety_t *s, const char *text, size_t len, sf_entities_t *out);
+
+/* Looks a message up by key (owned by s); falls back to "default" keys. */
+const char *sf_message(const safety_t *s, const char *key);
+
+/* Parses embedded JSON data, naming the file in err on failure. */
+cJSON *sf_parse_data(const unsigned char *data, size_t len, const char *name,
+                     muse_error_t *err);
+
+/* Embedded policy files (generated by muse-embed from safety/data/). */
+extern const unsigned char safety_data_rules_json[];
+extern const size_t safety_data_rules_json_len;
+extern const unsigned char safety_data_messages_json[];
+extern const size_t safety_data_messages_json_len;
+extern const unsigned char safety_data_locales_json[];
+extern const size_t safety_data_locales_json_len;
+extern const unsigned char safety_data_phi_json[];
+extern const size_t safety_data_phi_json_len;
+extern const unsigned char safety_data_output_json[];
+extern const size_t safety_data_output_json_len;
+extern const unsigned char safety_data_doses_json[];
+extern const size_t safety_data_doses_json_len;
+extern const unsigned char safety_data_first_names_txt[];
+extern const size_t safety_data_first_names_txt_len;
+extern const unsigned char safety_data_last_names_txt[];
+extern const size_t safety_data_last_names_txt_len;
+extern const unsigned char safety_data_common_words_txt[];
+extern const size_t safety_data_common_words_txt_len;
+extern const unsigned char safety_data_classifier_json[];
+extern const size_t safety_data_classifier_json_len;
+
+#endif

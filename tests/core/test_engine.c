@@ -1,0 +1,242 @@
+/* The engine end to end on the bundled store: answer shape, modes and their
+ * cost, readings, interactions, bad input, and concurrent use of one muse_t. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/muse_internal.h"
+#include "muse.h"
+
+static muse_t *m;
+
+static int setup(void **state)
+{
+    (void)state;
+    muse_options_t o;
+    muse_options_init(&o);
+    o.kb_path = getenv("MUSE_KB");
+    muse_error_t err = {0};
+    if (muse_open(&o, &m, &err) != MUSE_OK) {
+        fprintf(stderr, "muse_open: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    muse_close(m);
+    return 0;
+}
+
+static cJSON *ask(const char *q, muse_mode_t mode)
+{
+    muse_ask_options_t o;
+    muse_ask_options_init(&o);
+    o.mode = mode;
+    char *json = NULL;
+    muse_error_t err = {0};
+    if (muse_ask_json(m, q, &o, &json, &err) != MUSE_OK)
+        fail_msg("ask \"%s\": %s", q, err.message);
+    cJSON *a = cJSON_Parse(json);
+    muse_free(json);
+    assert_non_null(a);
+    return a;
+}
+
+static const char *s(const cJSON *o, const char *path)
+{
+    /* "answer.seek_care.level" style lookups */
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *cur = o;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
+        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    return cJSON_GetStringValue(cur);
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b));
+}
+
+static int has_source(const cJSON *a, const char *id)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(a, "sources"))
+        if (strcmp(s(x, "id"), id) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_instant_answer(void **state)
+{
+    (void)state;
+    cJSON *a = ask("What causes gout?", MUSE_MODE_INSTANT);
+    assert_string_equal(s(a, "mode"), "instant");
+    assert_string_equal(s(a, "safety.verdict"), "allow");
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "sources"), 0);
+    assert_string_equal(s(first, "id"), "gout");
+    assert_string_equal(s(first, "review_status"), "draft");
+    /* The causes section is the first one the intent asks for. */
+    const cJSON *sec = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "answer"), "sections"), 0);
+    assert_string_equal(s(sec, "heading"), "Causes");
+    assert_true(num(a, "trace", "reasoning_tokens") > 0);
+    cJSON_Delete(a);
+}
+
+static void test_mode_costs(void **state)
+{
+    (void)state;
+    const char *q = "What are the side effects of metformin and what is a normal HbA1c?";
+    cJSON *i = ask(q, MUSE_MODE_INSTANT);
+    cJSON *t = ask(q, MUSE_MODE_THINKING);
+    cJSON *c = ask(q, MUSE_MODE_CONTEMPLATING);
+    double ti = num(i, "trace", "reasoning_tokens");
+    double tc = num(c, "trace", "reasoning_tokens");
+    assert_true(ti < tc);
+    /* The multi-part question is covered by thinking and contemplating. */
+    assert_true(has_source(t, "metformin") && has_source(t, "hba1c"));
+    assert_true(has_source(c, "metformin") && has_source(c, "hba1c"));
+    assert_string_equal(s(t, "mode"), "thinking");
+    assert_string_equal(s(c, "mode"), "contemplating");
+    cJSON_Delete(i);
+    cJSON_Delete(t);
+    cJSON_Delete(c);
+}
+
+static void test_auto_escalates_only_when_needed(void **state)
+{
+    (void)state;
+    cJSON *simple = ask("What is asthma?", MUSE_MODE_AUTO);
+    assert_string_equal(s(simple, "mode"), "instant");
+    assert_string_equal(s(simple, "mode_requested"), "auto");
+    cJSON *multi = ask("What are the symptoms of shingles and how is chickenpox treated?", MUSE_MODE_AUTO);
+    assert_string_not_equal(s(multi, "mode"), "instant");
+    assert_true(has_source(multi, "shingles") && has_source(multi, "chickenpox"));
+    cJSON_Delete(simple);
+    cJSON_Delete(multi);
+}
+
+static void test_interaction_names_both(void **state)
+{
+    (void)state;
+    cJSON *a = ask("Can I take ibuprofen with warfarin?", MUSE_MODE_AUTO);
+    assert_true(has_source(a, "ibuprofen"));
+    assert_true(has_source(a, "warfarin"));
+    char *txt = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "answer"));
+    assert_non_null(strstr(txt, "bleed"));
+    free(txt);
+    cJSON_Delete(a);
+}
+
+static void test_bp_series_gets_trend_chart(void **state)
+{
+    (void)state;
+    cJSON *a = ask("Here are my readings: 2026-11-01 07:30 142/91, 2026-11-02 07:30 145/93, "
+                   "2026-11-03 07:30 151/96, 2026-11-04 07:30 148/94. Is there a pattern?", MUSE_MODE_AUTO);
+    const cJSON *meas = cJSON_GetObjectItemCaseSensitive(a, "measurements");
+    assert_int_equal(cJSON_GetArraySize(meas), 4);
+    const cJSON *chart = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "charts"), 0);
+    assert_string_equal(s(chart, "preset"), "bp_trend");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(chart, "data")), 4);
+    cJSON_Delete(a);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    muse_ask_options_t o;
+    muse_ask_options_init(&o);
+    char *json = NULL;
+    muse_error_t err = {0};
+    assert_int_equal(muse_ask_json(m, "", &o, &json, &err), MUSE_EINVAL);
+    assert_int_equal(muse_ask_json(m, " \t\n", &o, &json, &err), MUSE_EINVAL);
+    size_t big = (1u << 20) + 10;
+    char *huge = malloc(big + 1);
+    memset(huge, 'a', big);
+    huge[big] = '\0';
+    assert_int_equal(muse_ask_json(m, huge, &o, &json, &err), MUSE_ELIMIT);
+    assert_non_null(strstr(err.message, "limit"));
+    free(huge);
+    /* Invalid UTF-8 is refused with a message, never a crash. */
+    int rc = muse_ask_json(m, "what is \xff\xfe asthma", &o, &json, &err);
+    assert_true(rc == MUSE_EINVAL || rc == MUSE_OK);
+    if (rc == MUSE_OK)
+        muse_free(json);
+    /* Something the store does not hold gets an honest "not found". */
+    cJSON *a = ask("xylophone quantum marmalade", MUSE_MODE_AUTO);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "sources")), 0);
+    cJSON_Delete(a);
+}
+
+typedef struct job {
+    const char *q;
+    char *first_source;
+} job_t;
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    for (int k = 0; k < 10; k++) {
+        muse_ask_options_t o;
+        muse_ask_options_init(&o);
+        o.mode = k % 2 ? MUSE_MODE_CONTEMPLATING : MUSE_MODE_INSTANT;
+        char *json = NULL;
+        muse_error_t err = {0};
+        if (muse_ask_json(m, j->q, &o, &json, &err) != MUSE_OK)
+            return NULL;
+        cJSON *a = cJSON_Parse(json);
+        muse_free(json);
+        const char *id = s(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "sources"), 0), "id");
+        if (k == 0)
+            j->first_source = strdup(id ? id : "");
+        else if (!id || strcmp(id, j->first_source) != 0) {
+            free(j->first_source);
+            j->first_source = strdup("inconsistent");
+        }
+        cJSON_Delete(a);
+    }
+    return NULL;
+}
+
+static void test_concurrent_asks(void **state)
+{
+    (void)state;
+    job_t jobs[4] = {{"what is asthma"}, {"symptoms of gout"}, {"how to treat eczema"}, {"what is metformin for"}};
+    const char *want[4] = {"asthma", "gout", "eczema", "metformin"};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(jobs[i].first_source);
+        assert_string_equal(jobs[i].first_source, want[i]);
+        free(jobs[i].first_source);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_instant_answer),
+        cmocka_unit_test(test_mode_costs),
+        cmocka_unit_test(test_auto_escalates_only_when_needed),
+        cmocka_unit_test(test_interaction_names_both),
+        cmocka_unit_test(test_bp_series_gets_trend_chart),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_concurrent_asks),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
