@@ -181,10 +181,18 @@ static void decompose(run_t *r)
             char *left = strndup(p, (size_t)(and - p));
             const char *right = and + 5;
             int split = 0;
-            if (left && kb_find_mentions(r->kb, left, &a, NULL) == MUSE_OK &&
+            /* "... and what is a normal HbA1c": a new question word starts a
+             * new sub-question whatever it names. */
+            static const char *const qwords[] = {"what ", "how ", "is ", "are ", "can ", "does ", "do ",
+                                                 "should ", "when ", "why ", "which ", "will ", NULL};
+            for (int k = 0; qwords[k] && !split; k++)
+                split = strncasecmp(right, qwords[k], strlen(qwords[k])) == 0;
+            if (!split && left && kb_find_mentions(r->kb, left, &a, NULL) == MUSE_OK &&
                 kb_find_mentions(r->kb, right, &b, NULL) == MUSE_OK && a.n && b.n &&
                 strcmp(a.v[0].id, b.v[0].id) != 0 && r->n_medicines < 2)
                 split = 1;
+            if (!left)
+                split = 0;
             kb_mentions_free(&a);
             kb_mentions_free(&b);
             if (split) {
@@ -1070,7 +1078,9 @@ static void triage(run_t *r, cJSON *seek, int worst_level, int worst_max, const 
     triage_t t;
     triage_assess(r->kb, r->q, ids, n, &t);
     triage_level_t from_text = t.level;
-    if (from_text == TRIAGE_NONE && symptomatic)
+    /* Someone describing what is happening to them, with no guidance
+     * sentence matched: an appointment, unless they say it is minor. */
+    if (from_text == TRIAGE_NONE && (symptomatic || (t.personal && n > 0)))
         from_text = t.mild && !t.long_duration ? TRIAGE_SELF_CARE : TRIAGE_ROUTINE;
     if (t.long_duration && from_text != TRIAGE_NONE && from_text < TRIAGE_ROUTINE)
         from_text = TRIAGE_ROUTINE;
@@ -1226,6 +1236,67 @@ static int compose(run_t *r, cJSON *root, muse_error_t *err)
         step_end(cs, 1, tokens, "%d sections, %d sources", cJSON_GetArraySize(sections), cJSON_GetArraySize(sources));
     }
     return MUSE_OK;
+}
+
+/* The OpenAI-compatible backend writes the answer from the same passages;
+ * the grounded answer composed before it stays as the fallback and keeps its
+ * measurements, charts and sources. The more urgent triage level wins. */
+static void openai_answer(run_t *r, cJSON *root)
+{
+    cJSON *pj = cJSON_CreateArray(), *steps = cJSON_CreateArray(), *ans = NULL;
+    for (size_t i = 0; i < r->n_pass; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "id", r->pass[i].id);
+        cJSON_AddStringToObject(p, "title", r->pass[i].title);
+        cJSON_AddStringToObject(p, "section", r->pass[i].section);
+        cJSON_AddStringToObject(p, "text", r->pass[i].text);
+        cJSON_AddItemToArray(pj, p);
+    }
+    muse_error_t berr = {0};
+    int rc = backend_openai_answer(r->m->openai, r->q, pj, cJSON_GetObjectItemCaseSensitive(root, "measurements"),
+                                   r->ran, &ans, steps, &berr);
+    const cJSON *j;
+    cJSON_ArrayForEach(j, steps) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"));
+        const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "detail"));
+        step_t *s = step_begin(r, name ? name : "backend");
+        snprintf(s->detail, sizeof s->detail, "%s", detail ? detail : "");
+        s->contributed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "contributed"));
+        s->tokens = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "reasoning_tokens"));
+        s->ms = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "ms"));
+    }
+    if (rc == MUSE_OK) {
+        cJSON *old = cJSON_GetObjectItemCaseSensitive(root, "answer");
+        const char *gl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(old, "seek_care"), "level"));
+        cJSON *nseek = cJSON_GetObjectItemCaseSensitive(ans, "seek_care");
+        const char *nl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(nseek, "level"));
+        static const char *const order[] = {"self_care", "routine", "urgent", "emergency"};
+        int gi = -1, ni = -1;
+        for (int k = 0; k < 4; k++) {
+            if (gl && strcmp(gl, order[k]) == 0)
+                gi = k;
+            if (nl && strcmp(nl, order[k]) == 0)
+                ni = k;
+        }
+        if (gi > ni)
+            cJSON_ReplaceItemInObject(ans, "seek_care",
+                                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old, "seek_care"), 1));
+        cJSON *sources = cJSON_GetObjectItemCaseSensitive(root, "sources");
+        const cJSON *sec, *c;
+        cJSON_ArrayForEach(sec, cJSON_GetObjectItemCaseSensitive(ans, "sections"))
+            cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sec, "citations"))
+                if (cJSON_IsString(c) && strncmp(c->valuestring, "range:", 6) != 0 &&
+                    strncmp(c->valuestring, "interaction:", 12) != 0)
+                    add_entry_source(r, sources, c->valuestring);
+        cJSON_ReplaceItemInObject(root, "answer", ans);
+        cJSON_ReplaceItemInObject(root, "backend", cJSON_CreateString("openai"));
+    } else {
+        step_t *f = step_begin(r, "fallback");
+        step_end(f, 1, 0, "openai backend failed; answered with grounded: %.150s", berr.message);
+    }
+    cJSON_Delete(steps);
+    cJSON_Delete(pj);
 }
 
 /* ---- the answer object ---- */
@@ -1424,6 +1495,8 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
         }
         if ((rc = compose(r, root, err)) != MUSE_OK)
             goto done;
+        if (m->openai)
+            openai_answer(r, root);
     }
     cJSON_ReplaceItemInObject(root, "mode", cJSON_CreateString(muse_mode_name(r->ran)));
     step_t *os = step_begin(r, "safety_output");

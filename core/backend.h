@@ -97,8 +97,10 @@ const char *backend_openai_endpoint(const backend_openai_t *b);
  * {"name","detail","contributed","reasoning_tokens","ms"}, also on failure.
  * reasoning_tokens come from the server's usage:
  * usage.completion_tokens_details.reasoning_tokens when present, else
- * usage.completion_tokens. Details hold counts and outcomes, never text from
- * the question.
+ * usage.completion_tokens. Details hold counts, outcomes and errors, never
+ * the question's text; the one exception is "openai_disagreement", which
+ * quotes the aggregator's note (model text written from the redacted
+ * question).
  *
  * Returns MUSE_OK; MUSE_EBACKEND when the server failed or its answer was
  * invalid after one repair retry (the engine then falls back to grounded;

@@ -1039,70 +1039,53 @@ static int level_valid(const char *l)
                  strcmp(l, "self_care") == 0);
 }
 
-/* Checks a model's answer against the schema and the passages, and builds a
- * clean copy holding only the schema's fields (a model that adds its own is
- * not punished for it, but nothing unchecked passes through). *extra receives
- * the "reasoning" or "disagreement" text when the call asked for one (owned by
- * the caller, free()). */
-static int validate(const ask_t *a, const char *content, int kind, cJSON **out, char **extra, char *why,
-                    size_t cap)
+/* Parses the model's reply. Servers without structured output sometimes
+ * fence the JSON in ``` lines; the fence is dropped. NULL and why when it is
+ * not JSON. */
+static cJSON *parse_content(const char *content, char *why, size_t cap)
 {
-    *out = NULL;
-    if (extra)
-        *extra = NULL;
-    /* Servers without structured output sometimes fence the JSON. */
     const char *s = content;
     while (isspace((unsigned char)*s))
         s++;
     size_t len = strlen(s);
     if (strncmp(s, "```", 3) == 0) {
-        const char *nl = strchr(s, '\n');
-        const char *end = len >= 3 ? s + len : s;
+        const char *nl = strchr(s, '\n'), *end = s + len;
         while (end > s && isspace((unsigned char)end[-1]))
             end--;
-        if (nl && end - nl >= 3 && strncmp(end - 3, "```", 3) == 0) {
+        if (nl && end - nl >= 4 && strncmp(end - 3, "```", 3) == 0) {
             len = (size_t)(end - 3 - (nl + 1));
             s = nl + 1;
         }
     }
     const char *errp = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(s, len, &errp, 0);
-    int rc = MUSE_EBACKEND;
-    cJSON *o = NULL;
-    if (!j) {
-        if (!len)
-            snprintf(why, cap, "the reply was empty");
-        else
-            snprintf(why, cap, "the reply is not valid JSON (syntax error at byte %zu of %zu)",
-                     errp && errp >= s ? (size_t)(errp - s) : 0, len);
-        goto done;
-    }
-    if (!cJSON_IsObject(j)) {
+    if (!j && !len)
+        snprintf(why, cap, "the reply was empty");
+    else if (!j)
+        snprintf(why, cap, "the reply is not valid JSON (syntax error at byte %zu of %zu)",
+                 errp && errp >= s ? (size_t)(errp - s) : 0, len);
+    else if (!cJSON_IsObject(j))
         snprintf(why, cap, "the reply is JSON but not an object");
-        goto done;
+    if (j && !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        j = NULL;
     }
-    const char *summary = nonempty_string(j, "summary");
-    if (!summary) {
-        snprintf(why, cap, "\"summary\" is missing or empty");
-        goto done;
-    }
-    const cJSON *sections = cJSON_GetObjectItemCaseSensitive(j, "sections");
+    return j;
+}
+
+/* Every section has a heading, a text and at least one citation, and every
+ * citation is a passage that was sent. Copies them (citations deduplicated)
+ * into osec. */
+static int check_sections(const ask_t *a, const cJSON *sections, cJSON *osec, char *why, size_t cap)
+{
     if (!cJSON_IsArray(sections)) {
         snprintf(why, cap, "\"sections\" is missing or not an array");
-        goto done;
+        return MUSE_EBACKEND;
     }
     if (cJSON_GetArraySize(sections) > MAX_SECTIONS) {
         snprintf(why, cap, "\"sections\" has %d items; at most %d", cJSON_GetArraySize(sections), MAX_SECTIONS);
-        goto done;
+        return MUSE_EBACKEND;
     }
-    o = cJSON_CreateObject();
-    if (!o) {
-        rc = MUSE_ENOMEM;
-        snprintf(why, cap, "out of memory");
-        goto done;
-    }
-    cJSON_AddStringToObject(o, "summary", summary);
-    cJSON *osec = cJSON_AddArrayToObject(o, "sections");
     int i = 0;
     const cJSON *sec;
     cJSON_ArrayForEach(sec, sections) {
@@ -1110,11 +1093,11 @@ static int validate(const ask_t *a, const char *content, int kind, cJSON **out, 
         const cJSON *cit = cJSON_GetObjectItemCaseSensitive(sec, "citations");
         if (!cJSON_IsObject(sec) || !heading || !text) {
             snprintf(why, cap, "sections[%d] needs a non-empty \"heading\" and \"text\"", i);
-            goto done;
+            return MUSE_EBACKEND;
         }
         if (!cJSON_IsArray(cit) || cJSON_GetArraySize(cit) == 0) {
             snprintf(why, cap, "sections[%d] cites no passage; every section needs at least one citation", i);
-            goto done;
+            return MUSE_EBACKEND;
         }
         cJSON *os = cJSON_CreateObject();
         cJSON_AddItemToArray(osec, os);
@@ -1126,12 +1109,12 @@ static int validate(const ask_t *a, const char *content, int kind, cJSON **out, 
         cJSON_ArrayForEach(c, cit) {
             if (!cJSON_IsString(c)) {
                 snprintf(why, cap, "sections[%d].citations[%d] is not a string", i, k);
-                goto done;
+                return MUSE_EBACKEND;
             }
             if (!id_known(a, c->valuestring)) {
                 snprintf(why, cap, "sections[%d].citations[%d]: \"%.48s\" is not one of the passage ids", i, k,
                          c->valuestring);
-                goto done;
+                return MUSE_EBACKEND;
             }
             int dup = 0;
             const cJSON *d;
@@ -1142,50 +1125,90 @@ static int validate(const ask_t *a, const char *content, int kind, cJSON **out, 
         }
         i++;
     }
-    const cJSON *fu = cJSON_GetObjectItemCaseSensitive(j, "follow_up_questions");
+    return MUSE_OK;
+}
+
+static int check_follow_ups(const cJSON *fu, cJSON *ofu, char *why, size_t cap)
+{
     if (!cJSON_IsArray(fu)) {
         snprintf(why, cap, "\"follow_up_questions\" is missing or not an array");
-        goto done;
+        return MUSE_EBACKEND;
     }
-    cJSON *ofu = cJSON_AddArrayToObject(o, "follow_up_questions");
-    i = 0;
+    int i = 0;
     const cJSON *q;
     cJSON_ArrayForEach(q, fu) {
         if (!cJSON_IsString(q)) {
             snprintf(why, cap, "follow_up_questions[%d] is not a string", i);
-            goto done;
+            return MUSE_EBACKEND;
         }
         if (cJSON_GetArraySize(ofu) < MAX_FOLLOW_UPS && q->valuestring[strspn(q->valuestring, " \t\r\n")])
             cJSON_AddItemToArray(ofu, cJSON_CreateString(q->valuestring));
         i++;
     }
-    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(j, "seek_care");
+    return MUSE_OK;
+}
+
+static int check_seek_care(const cJSON *sc, cJSON *o, char *why, size_t cap)
+{
     const char *level = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sc, "level"));
     const char *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sc, "reason"));
     if (!cJSON_IsObject(sc)) {
         snprintf(why, cap, "\"seek_care\" is missing or not an object");
-        goto done;
+        return MUSE_EBACKEND;
     }
     if (!level_valid(level)) {
         snprintf(why, cap, "seek_care.level \"%.24s\" is not one of emergency, urgent, routine, self_care",
                  level ? level : "(missing)");
-        goto done;
+        return MUSE_EBACKEND;
     }
     if (!reason) {
         snprintf(why, cap, "seek_care.reason is missing");
-        goto done;
+        return MUSE_EBACKEND;
     }
     cJSON *osc = cJSON_AddObjectToObject(o, "seek_care");
     cJSON_AddStringToObject(osc, "level", level);
     cJSON_AddStringToObject(osc, "reason", reason);
-    if (extra) {
-        const char *key = kind == CALL_THINKING ? "reasoning" : kind == CALL_AGGREGATE ? "disagreement" : NULL;
-        const char *v = key ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, key)) : NULL;
-        if (v && *v && !(*extra = strdup(v))) {
-            rc = MUSE_ENOMEM;
-            snprintf(why, cap, "out of memory");
-            goto done;
-        }
+    return MUSE_OK;
+}
+
+/* Checks a model's answer against the schema and the passages, and builds a
+ * clean copy holding only the schema's fields (a model that adds its own is
+ * not punished for it, but nothing unchecked passes through). *extra receives
+ * the "reasoning" or "disagreement" text when the call asked for one (owned by
+ * the caller, free()). MUSE_EBACKEND with why when invalid. */
+static int validate(const ask_t *a, const char *content, int kind, cJSON **out, char **extra, char *why,
+                    size_t cap)
+{
+    *out = NULL;
+    if (extra)
+        *extra = NULL;
+    int rc = MUSE_EBACKEND;
+    cJSON *o = NULL, *j = parse_content(content, why, cap);
+    if (!j)
+        goto done;
+    const char *summary = nonempty_string(j, "summary");
+    if (!summary) {
+        snprintf(why, cap, "\"summary\" is missing or empty");
+        goto done;
+    }
+    if (!(o = cJSON_CreateObject())) {
+        rc = MUSE_ENOMEM;
+        snprintf(why, cap, "out of memory");
+        goto done;
+    }
+    cJSON_AddStringToObject(o, "summary", summary);
+    if ((rc = check_sections(a, cJSON_GetObjectItemCaseSensitive(j, "sections"), cJSON_AddArrayToObject(o, "sections"),
+                             why, cap)) != MUSE_OK ||
+        (rc = check_follow_ups(cJSON_GetObjectItemCaseSensitive(j, "follow_up_questions"),
+                               cJSON_AddArrayToObject(o, "follow_up_questions"), why, cap)) != MUSE_OK ||
+        (rc = check_seek_care(cJSON_GetObjectItemCaseSensitive(j, "seek_care"), o, why, cap)) != MUSE_OK)
+        goto done;
+    const char *key = kind == CALL_THINKING ? "reasoning" : kind == CALL_AGGREGATE ? "disagreement" : NULL;
+    const char *v = key ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, key)) : NULL;
+    if (extra && v && *v && !(*extra = strdup(v))) {
+        rc = MUSE_ENOMEM;
+        snprintf(why, cap, "out of memory");
+        goto done;
     }
     *out = o;
     o = NULL;
@@ -1338,6 +1361,37 @@ static cJSON *merge_agreeing(cJSON *const *ans, const int *voter, size_t n)
     return o;
 }
 
+/* The aggregator's user message: the question and passages as before, and
+ * the drafts of the specialists that had something to say, as data too.
+ * NULL when out of memory; the caller frees the result. */
+static char *drafts_message(const ask_t *a, cJSON *const *ans, const int *voter)
+{
+    buf_t t = {0};
+    buf_puts(&t, a->user);
+    buf_puts(&t, "\n<drafts>\n");
+    for (size_t i = 0; i < N_SPECIALISTS; i++) {
+        if (!voter[i])
+            continue;
+        char *d = cJSON_PrintUnformatted(ans[i]);
+        if (!d) {
+            t.oom = 1;
+            break;
+        }
+        buf_puts(&t, "<draft specialist=\"");
+        buf_puts(&t, SPECIALISTS[i].name);
+        buf_puts(&t, "\">\n");
+        buf_data(&t, d, 0);
+        buf_puts(&t, "\n</draft>\n");
+        free(d);
+    }
+    buf_puts(&t, "</drafts>\n");
+    if (t.oom) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
+}
+
 static int contemplate(ask_t *a, cJSON **out, muse_error_t *err)
 {
     backend_openai_t *b = a->b;
@@ -1362,7 +1416,6 @@ static int contemplate(ask_t *a, cJSON **out, muse_error_t *err)
     /* A specialist whose answer is invalid gets no repair: the others and
      * the aggregator (which does get one) carry the question, and a repair
      * round would keep the whole panel waiting on the slowest model. */
-
     size_t n_valid = 0, n_voters = 0, first_valid = N_SPECIALISTS;
     for (size_t i = 0; i < N_SPECIALISTS; i++) {
         reply_t rep;
@@ -1429,32 +1482,10 @@ static int contemplate(ask_t *a, cJSON **out, muse_error_t *err)
         goto done;
     }
 
-    /* The aggregator sees the passages and the drafts, all as data. */
-    buf_t t = {0};
-    buf_puts(&t, a->user);
-    buf_puts(&t, "\n<drafts>\n");
-    for (size_t i = 0; i < N_SPECIALISTS; i++) {
-        if (!voter[i])
-            continue;
-        char *d = cJSON_PrintUnformatted(ans[i]);
-        if (!d) {
-            t.oom = 1;
-            break;
-        }
-        buf_puts(&t, "<draft specialist=\"");
-        buf_puts(&t, SPECIALISTS[i].name);
-        buf_puts(&t, "\">\n");
-        buf_data(&t, d, 0);
-        buf_puts(&t, "\n</draft>\n");
-        free(d);
-    }
-    buf_puts(&t, "</drafts>\n");
-    if (t.oom) {
-        free(t.p);
+    if (!(user = drafts_message(a, ans, voter))) {
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         goto done;
     }
-    user = t.p;
     if ((rc = call_answer(a, CALL_AGGREGATE, "openai_aggregate", user, out, &disagreement, err)) != MUSE_OK)
         goto done;
     if (disagreement)

@@ -15,6 +15,8 @@ typedef struct cli_ctx {
     const char *kb_path;     /* resolved knowledge-store path */
     const char *locale;      /* --locale / MUSE_LOCALE; NULL: US */
     int reviewed_only;       /* --reviewed-only */
+    const char *backend;     /* --backend grounded|openai / MUSE_BACKEND; NULL: grounded */
+    int allow_phi;           /* --allow-phi: openai backend sends text unredacted */
 } cli_ctx_t;
 
 int cli_ask(int argc, char **argv, cli_ctx_t *ctx);

@@ -105,6 +105,8 @@ int cli_ask(int argc, char **argv, cli_ctx_t *ctx)
     mo.kb_path = ctx->kb_path;
     mo.locale = ctx->locale;
     mo.reviewed_only = ctx->reviewed_only;
+    mo.backend = ctx->backend;
+    mo.allow_phi = ctx->allow_phi;
     muse_t *m = NULL;
     if (muse_open(&mo, &m, &err) != MUSE_OK) {
         free(question);

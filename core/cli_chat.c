@@ -74,6 +74,8 @@ int cli_chat(int argc, char **argv, cli_ctx_t *ctx)
     mo.kb_path = ctx->kb_path;
     mo.locale = ctx->locale;
     mo.reviewed_only = ctx->reviewed_only;
+    mo.backend = ctx->backend;
+    mo.allow_phi = ctx->allow_phi;
     muse_t *m = NULL;
     muse_error_t err = {0};
     if (muse_open(&mo, &m, &err) != MUSE_OK)

@@ -71,8 +71,7 @@ static void on_progress(size_t done, size_t total, void *ud)
     if (done != total && done % 64 != 0)
         return;
     if (total)
-        fprintf(stderr, "\r%zu/%zu entries, %.0f/s, %.1f s left   %s", done, total, rate, left,
-                done == total ? "\n" : "");
+        fprintf(stderr, "\r%zu/%zu entries, %.0f/s, %.1f s left   ", done, total, rate, left);
     else
         fprintf(stderr, "\r%zu entries, %.0f/s   ", done, rate);
 }
@@ -92,14 +91,19 @@ static int kb_build_cmd(int argc, char **argv, cli_ctx_t *ctx)
         else
             dir = argv[i];
     }
+    if (!out || !*out)
+        return cli_usage_error("kb", "build: no output given (-o PATH or --kb PATH)");
     progress_t p = {.tty = !quiet && isatty(STDERR_FILENO)};
     clock_gettime(CLOCK_MONOTONIC, &p.t0);
     kb_build_stats_t st;
     muse_error_t err = {0};
-    if (kb_build(dir, out, on_progress, &p, &st, &err) != MUSE_OK)
+    if (kb_build(dir, out, on_progress, &p, &st, &err) != MUSE_OK) {
+        if (p.tty)
+            fputc('\n', stderr);
         return cli_fail(&err);
+    }
     if (!quiet)
-        fprintf(stderr, "built %s: %zu entries in %.2f s\n", out, st.entries, st.seconds);
+        fprintf(stderr, "%sbuilt %s: %zu entries in %.2f s\n", p.tty ? "\n" : "", out, st.entries, st.seconds);
     return 0;
 }
 

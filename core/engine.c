@@ -63,6 +63,16 @@ int muse_open(const muse_options_t *o, muse_t **out, muse_error_t *err)
     muse_kb_release(m, kb);
     if ((rc = safety_open(m->locale, &m->safety, err)) != MUSE_OK)
         goto fail;
+    if (o->backend && strcmp(o->backend, "openai") == 0) {
+        backend_config_t bc;
+        backend_config_from_env(&bc);
+        bc.allow_phi = o->allow_phi;
+        if ((rc = backend_openai_open(&bc, m->safety, &m->openai, err)) != MUSE_OK)
+            goto fail;
+    } else if (o->backend && *o->backend && strcmp(o->backend, "grounded") != 0) {
+        rc = muse_err(err, MUSE_EINVAL, "unknown backend \"%s\": use grounded or openai", o->backend);
+        goto fail;
+    }
     if ((rc = engine_data_init(err)) != MUSE_OK)
         goto fail;
     *out = m;
@@ -79,6 +89,8 @@ void muse_close(muse_t *m)
     for (size_t i = 0; i < m->n_pool; i++)
         kb_close(m->pool[i]);
     free(m->pool);
+    /* The backend borrows the safety policy: close it first. */
+    backend_openai_close(m->openai);
     safety_close(m->safety);
     pthread_mutex_destroy(&m->pool_lock);
     free(m->kb_path);

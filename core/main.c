@@ -10,7 +10,7 @@
 #include "core/log.h"
 
 static const char USAGE[] =
-    "usage: muse [-v] [--kb PATH] [--locale US|UK|EU] [--reviewed-only] COMMAND [ARGS]\n"
+    "usage: muse [-v] [--kb PATH] [--locale US|UK|EU] [--reviewed-only] [--backend B] COMMAND [ARGS]\n"
     "\n"
     "Muse answers health questions from a curated, cited knowledge store, on this\n"
     "machine, with no network. It is not a doctor: in an emergency call your local\n"
@@ -36,6 +36,10 @@ static const char USAGE[] =
     "                        muse binary, else " MUSE_DEFAULT_KB ")\n"
     "  --locale L            emergency numbers for US (default), UK or EU ($MUSE_LOCALE)\n"
     "  --reviewed-only       answer only from clinically reviewed entries\n"
+    "  --backend B           grounded (default, no model) or openai: an OpenAI-compatible\n"
+    "                        server from MUSE_OPENAI_BASE_URL / _MODEL / _API_KEY\n"
+    "                        (docs/backends.md); $MUSE_BACKEND\n"
+    "  --allow-phi           openai backend: send questions without PHI redaction\n"
     "  --version             print the version\n";
 
 typedef struct command {
@@ -86,6 +90,7 @@ int main(int argc, char **argv)
     const char *nc = getenv("NO_COLOR");
     ctx.color = isatty(STDOUT_FILENO) && !(nc && *nc);
     ctx.locale = getenv("MUSE_LOCALE");
+    ctx.backend = getenv("MUSE_BACKEND");
 
     /* Global options may come before or after the command; "--" ends them. */
     char **args = calloc((size_t)argc + 1, sizeof *args);
@@ -106,6 +111,12 @@ int main(int argc, char **argv)
             ctx.verbose += 2;
         } else if (strcmp(a, "--reviewed-only") == 0) {
             ctx.reviewed_only = 1;
+        } else if (strcmp(a, "--allow-phi") == 0) {
+            ctx.allow_phi = 1;
+        } else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
+            ctx.backend = argv[++i];
+        } else if (strncmp(a, "--backend=", 10) == 0) {
+            ctx.backend = a + 10;
         } else if (strcmp(a, "--kb") == 0 || strcmp(a, "--locale") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "muse: %s needs a value\n%s", a, USAGE);

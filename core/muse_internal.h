@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/backend.h"
 #include "kb/kb.h"
 #include "muse.h"
 #include "safety/safety.h"
@@ -16,6 +17,7 @@ struct muse {
     char *locale;
     int reviewed_only;
     safety_t *safety;
+    backend_openai_t *openai;   /* NULL: grounded only */
     /* SQLite connections are not shared between threads: each ask borrows
      * one from this pool and returns it, opening another when all are busy. */
     pthread_mutex_t pool_lock;

@@ -19,7 +19,7 @@ typedef struct cue_list {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
-static cue_list_t negations, long_duration, mild;
+static cue_list_t negations, long_duration, mild, personal;
 static double min_score = 1.5;
 static int load_rc = MUSE_OK;
 
@@ -47,6 +47,7 @@ static void load(void)
     load_list(cJSON_GetObjectItemCaseSensitive(root, "negations"), &negations);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "long_duration"), &long_duration);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "mild"), &mild);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "personal"), &personal);
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "min_score");
     if (cJSON_IsNumber(ms))
         min_score = ms->valuedouble;
@@ -141,24 +142,6 @@ static size_t content_words(const char *question, const kb_words_t *name, char *
     return n;
 }
 
-/* Question words found in a sentence (stemmed on both sides). Longer words
- * say more than short ones. */
-static double overlap(char **q, size_t nq, const char *sentence)
-{
-    kb_words_t s;
-    if (kb_words_split(sentence, &s) != MUSE_OK)
-        return 0;
-    double score = 0;
-    for (size_t i = 0; i < nq; i++)
-        for (size_t k = 0; k < s.n; k++)
-            if (strcmp(q[i], s.v[k]) == 0) {
-                score += strlen(q[i]) >= 7 ? 1.5 : 1.0;
-                break;
-            }
-    kb_words_free(&s);
-    return score;
-}
-
 /* Sentences: split at ". " / "! " / "? " followed by a capital, or at ": "
  * after a level label. */
 static size_t split_sentences(char *text, char **out, size_t max)
@@ -178,6 +161,80 @@ static size_t split_sentences(char *text, char **out, size_t max)
     return n;
 }
 
+/* Red-flag lists read "now if A, B, or C and D": each item is a clause. A
+ * clause counts when the question says most of what it says (coverage), so
+ * one shared word ("pain") never decides; the best clause of each level
+ * scores that level. */
+static size_t split_clauses(char *sent, char **out, size_t max)
+{
+    size_t n = 0;
+    char *s = sent;
+    for (char *p = sent; *p && n + 1 < max; p++) {
+        int cut = 0;
+        if (*p == ',' || *p == ';' || *p == ':' || *p == '(' || *p == ')')
+            cut = 1;
+        else if (strncmp(p, " or ", 4) == 0)
+            cut = 3;
+        if (!cut)
+            continue;
+        *p = '\0';
+        if (p > s)
+            out[n++] = s;
+        s = p + cut;
+        p += cut - 1;
+    }
+    if (*s && n < max)
+        out[n++] = s;
+    return n;
+}
+
+static int is_cue_word(const char *w)
+{
+    static const char *const cue_words[] = {"call", "emergency", "now", "urgent", "urgently", "help", "medical",
+                                            "advice", "get", "see", "book", "appointment", "gp", "doctor",
+                                            "usually", "fine", "look", "home", "within", "hour", "service",
+                                            "department", "nearest", "local", "number", "routine", "uk", "us",
+                                            "nhs", "111", "999", "911", "112", "go", "immediately", "away",
+                                            "straight", "right", "contact", "pharmacist", "if", "after", "that",
+                                            "your", "you", "have", "has", NULL};
+    for (int i = 0; cue_words[i]; i++)
+        if (strcmp(cue_words[i], w) == 0)
+            return 1;
+    return 0;
+}
+
+static double clause_score(char **q, size_t nq, const char *clause, const kb_words_t *name)
+{
+    kb_words_t c;
+    if (kb_words_split(clause, &c) != MUSE_OK)
+        return 0;
+    int total = 0;
+    double matched = 0;
+    for (size_t k = 0; k < c.n; k++) {
+        const char *w = c.v[k];
+        if (kb_is_stopword(w) || strlen(w) < 3 || is_cue_word(w))
+            continue;
+        int in_name = 0;
+        for (size_t j = 0; name && j < name->n; j++)
+            in_name |= strcmp(name->v[j], w) == 0;
+        if (in_name)
+            continue;
+        total++;
+        for (size_t i = 0; i < nq; i++)
+            if (strcmp(q[i], w) == 0) {
+                matched += strlen(w) >= 7 ? 1.5 : 1.0;
+                break;
+            }
+    }
+    kb_words_free(&c);
+    if (total == 0 || matched == 0)
+        return 0;
+    double coverage = matched / total;
+    if (coverage > 1)
+        coverage = 1;
+    return coverage >= 0.5 ? matched * coverage : 0;
+}
+
 static void assess_entry(const kb_entry_t *e, const char *question, triage_t *best)
 {
     const char *wtsc = kb_entry_section(e, "when_to_seek_care");
@@ -188,7 +245,6 @@ static void assess_entry(const kb_entry_t *e, const char *question, triage_t *be
         return;
     char *q[64];
     size_t nq = content_words(question, &name, q, 64);
-    kb_words_free(&name);
     char *text = strdup(wtsc);
     char *sent[64];
     size_t ns = text ? split_sentences(text, sent, 64) : 0;
@@ -206,7 +262,16 @@ static void assess_entry(const kb_entry_t *e, const char *question, triage_t *be
         free(low);
         if (current == TRIAGE_NONE)
             continue;
-        double sc = overlap(q, nq, sent[i]);
+        char *copy = strdup(sent[i]);
+        char *cl[48];
+        size_t nc = copy ? split_clauses(copy, cl, 48) : 0;
+        double sc = 0;
+        for (size_t k = 0; k < nc; k++) {
+            double v = clause_score(q, nq, cl[k], &name);
+            if (v > sc)
+                sc = v;
+        }
+        free(copy);
         if (sc >= min_score && (sc > best->score || (sc == best->score && current > best->level))) {
             best->level = current;
             best->score = sc;
@@ -217,6 +282,7 @@ static void assess_entry(const kb_entry_t *e, const char *question, triage_t *be
     for (size_t i = 0; i < nq; i++)
         free(q[i]);
     free(text);
+    kb_words_free(&name);
 }
 
 int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t n_ids, triage_t *out)
@@ -228,6 +294,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     if (low) {
         out->long_duration = any_cue(low, &long_duration);
         out->mild = any_cue(low, &mild);
+        out->personal = any_cue(low, &personal);
         free(low);
     }
     for (size_t i = 0; i < n_ids; i++) {

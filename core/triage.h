@@ -26,7 +26,8 @@ typedef struct triage {
     char entry[72];        /* entry whose guidance decided */
     char reason[600];      /* that sentence */
     int long_duration;     /* the question says it has gone on for weeks or more */
-    int mild;              /* the question says it is mild or recent */
+    int mild;              /* the question says it is mild or minor */
+    int personal;          /* someone describes what is happening to them or another person */
 } triage_t;
 
 int triage_init(muse_error_t *err);

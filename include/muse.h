@@ -66,6 +66,8 @@ typedef struct muse_options {
     const char *kb_path;   /* knowledge store; NULL: $MUSE_KB, then the installed default */
     const char *locale;    /* emergency numbers: "US" (default), "UK", "EU" */
     int reviewed_only;     /* answer only from clinically reviewed entries */
+    const char *backend;   /* "grounded" (default) or "openai" (MUSE_OPENAI_* env, docs/backends.md) */
+    int allow_phi;         /* openai backend only: send questions without PHI redaction */
 } muse_options_t;
 
 MUSE_API void muse_options_init(muse_options_t *o);

@@ -244,8 +244,8 @@ static void phrases_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_co
  * bm25() counts those by reading every phrase's whole doclist on each
  * query, which on a large store costs more than the search itself. Higher
  * is better. */
-static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
-                    sqlite3_value **val)
+static void rank_any(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                     sqlite3_value **val, double b)
 {
     enum { MAXP = 64 };
     double df[MAXP], freq[MAXP] = {0};
@@ -263,14 +263,15 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     int dl = 0, ninst = 0;
     api->xRowCount(fts, &nrow);
     api->xColumnTotalSize(fts, -1, &ntok);
-    api->xColumnSize(fts, -1, &dl);
+    if (b > 0)
+        api->xColumnSize(fts, -1, &dl);   /* a table lookup per row */
     api->xInstCount(fts, &ninst);
     for (int i = 0; i < ninst; i++) {
         int ip, ic, io;
         if (api->xInst(fts, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 && ip < np)
             freq[ip] += 1 + ic < nval ? sqlite3_value_double(val[1 + ic]) : 1.0;
     }
-    const double k1 = 1.2, b = 0.75;
+    const double k1 = 1.2;
     double avgdl = nrow > 0 && ntok > 0 ? (double)ntok / (double)nrow : 1.0;
     double score = 0;
     for (int p = 0; p < np; p++) {
@@ -283,6 +284,21 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
         score += idf * freq[p] * (k1 + 1) / (freq[p] + k1 * (1 - b + b * (double)dl / avgdl));
     }
     sqlite3_result_double(ctx, score);
+}
+
+static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                    sqlite3_value **val)
+{
+    rank_any(api, fts, ctx, nval, val, 0.75);
+}
+
+/* kb_rank0: the same without length normalisation (b = 0), which spares a
+ * table lookup per row: for finding candidates on a large store, which are
+ * then scored in full. */
+static void rank0_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                     sqlite3_value **val)
+{
+    rank_any(api, fts, ctx, nval, val, 0.0);
 }
 
 /* kb_sizes(fts): "rows average-length" of the whole index, for scoring
@@ -313,6 +329,7 @@ int kb_register_functions(sqlite3 *db)
         return MUSE_EUNSUPPORTED;
     if (api->xCreateFunction(api, "kb_phrases", NULL, phrases_fn, NULL) != SQLITE_OK ||
         api->xCreateFunction(api, "kb_rank", NULL, rank_fn, NULL) != SQLITE_OK ||
+        api->xCreateFunction(api, "kb_rank0", NULL, rank0_fn, NULL) != SQLITE_OK ||
         api->xCreateFunction(api, "kb_sizes", NULL, sizes_fn, NULL) != SQLITE_OK)
         return MUSE_EUNSUPPORTED;
     return MUSE_OK;

@@ -57,7 +57,6 @@ static const char *const STMT_SQL[KB_ST_COUNT] = {
     [KB_ST_SECTIONS] = SECTIONS_SQL,
     [KB_ST_SOURCES] = SOURCES_SQL,
     [KB_ST_ALIASES] = ALIASES_SQL,
-    [KB_ST_REVIEW] = "SELECT status, version FROM entries WHERE id = ?",
     [KB_ST_VOCAB_HAS] = "SELECT df, name FROM vocab WHERE word = ?",
     [KB_ST_VOCAB_TRI] = "SELECT v.word, v.df, v.name FROM vocab_tri t JOIN vocab v ON v.n = t.rowid"
                         " WHERE vocab_tri MATCH ?1 AND v.df + v.name > 0 ORDER BY t.rank LIMIT 48",
@@ -66,20 +65,19 @@ static const char *const STMT_SQL[KB_ST_COUNT] = {
                       " WHERE a.norm = ? ORDER BY a.entry_id, a.ord",
     [KB_ST_NAMES] = "SELECT rowid, kb_rank(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
                     " WHERE names_fts MATCH ?1",
-    [KB_ST_NAMES_ONE] = "SELECT rowid, kb_rank(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
-                        " WHERE names_fts MATCH ?1 AND rowid = ?3",
     [KB_ST_SIZES] = "SELECT (SELECT kb_sizes(sections_fts) FROM sections_fts LIMIT 1),"
                     " (SELECT kb_sizes(names_fts) FROM names_fts LIMIT 1)",
     [KB_ST_NAMES_TEXT] = "SELECT title, aliases FROM names_fts WHERE rowid = ?",
     [KB_ST_SECTIONS_TEXT] = "SELECT n, text FROM sections WHERE n BETWEEN ? AND ?",
     [KB_ST_SECTIONS_ALL] = "SELECT rowid, kb_rank(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
                            " WHERE sections_fts MATCH ?1",
-    [KB_ST_SECTIONS_RANGE] = "SELECT rowid, kb_rank(sections_fts, ?4), kb_phrases(sections_fts) FROM sections_fts"
-                             " WHERE sections_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
+    [KB_ST_SECTIONS_FAST] = "SELECT rowid, kb_rank0(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
+                            " WHERE sections_fts MATCH ?1",
+    [KB_ST_NAMES_FAST] = "SELECT rowid, kb_rank0(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
+                         " WHERE names_fts MATCH ?1",
     [KB_ST_SNIPPET] = "SELECT snippet(sections_fts, 0, '', '', '…', 24) FROM sections_fts"
                       " WHERE sections_fts MATCH ?1 AND rowid = ?2",
     [KB_ST_SECTION_TEXT] = "SELECT kind, text FROM sections WHERE n = ?",
-
 };
 
 sqlite3_stmt *kb_stmt(kb_t *kb, kb_stmt_id_t id, muse_error_t *err)
@@ -204,7 +202,7 @@ static int open_store(const char *path, int mode, int *from, kb_t **out, muse_er
     }
     /* Reads go through a memory map: no copy per page, and connections of
      * one process share the pages the OS already holds. */
-    sqlite3_exec(kb->db, "PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456", NULL, NULL, NULL);
+    sqlite3_exec(kb->db, "PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
     /* In WAL mode NORMAL never corrupts the store or splits a transaction
      * (a killed process loses nothing it committed); only a power cut may
      * lose the last commits, which the curator then repeats. */

@@ -36,12 +36,9 @@ static void describe(const med_kind_def_t *kd, med_kind_t k, const med_interval_
     snprintf(buf, cap, "%s %s", d, kd->display);
 }
 
-int med_catset_compile(const med_kind_def_t *kd, const cJSON *cats, const cJSON *measure,
+int med_catset_compile(med_kind_t k, const med_kind_def_t *kd, const cJSON *cats, const cJSON *measure,
                        med_catset_t *out, char *err, size_t cap)
 {
-    med_kind_t k;
-    if (medical_kind_parse(kd->name, &k) != MUSE_OK)
-        return -1;
     memset(out, 0, sizeof *out);
     const cJSON *c;
     cJSON_ArrayForEach(c, cats) {

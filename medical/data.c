@@ -67,6 +67,14 @@ static const char *const kind_labels[MED_KIND_COUNT] = {
     [MED_SPO2] = "Oxygen saturation (SpO2)",
 };
 
+int med_kind_index(const char *name)
+{
+    for (int k = 0; name && k < MED_KIND_COUNT; k++)
+        if (strcmp(name, kind_names[k]) == 0)
+            return k;
+    return -1;
+}
+
 const char *medical_kind_name(med_kind_t k)
 {
     return ((unsigned)k < MED_KIND_COUNT) ? kind_names[k] : "unknown";
@@ -97,6 +105,9 @@ static int load_kind(med_kind_def_t *kd, med_kind_t k, const cJSON *def)
 {
     kd->name = kind_names[k];
     kd->label = kind_labels[k];
+    kd->population = "";
+    kd->unknown_fasting_note = "";
+    kd->random_note = "";
     if (!def)
         return fail("medical/data/units.json: kinds.%s is missing%s", kd->name, "");
     const cJSON *unit = cJSON_GetObjectItemCaseSensitive(def, "unit");
@@ -183,16 +194,18 @@ static int load_kind(med_kind_def_t *kd, med_kind_t k, const cJSON *def)
             cJSON_GetArraySize(cats) > MED_MAX_CATEGORIES)
             return fail("medical/data/ranges.json: measures.%s.categories: expected 1 to 8 categories%s",
                         kd->name, "");
-        if (med_catset_compile(kd, cats, kd->range, &kd->cats, g_data.error, sizeof g_data.error) != 0)
+        if (med_catset_compile(k, kd, cats, kd->range, &kd->cats, g_data.error, sizeof g_data.error) != 0)
             return -1;
         const cJSON *rnd = cJSON_GetObjectItemCaseSensitive(kd->range, "random");
         const cJSON *rcats = cJSON_GetObjectItemCaseSensitive(rnd, "categories");
         if (cJSON_IsArray(rcats) &&
-            med_catset_compile(kd, rcats, kd->range, &kd->cats_random, g_data.error, sizeof g_data.error) != 0)
+            med_catset_compile(k, kd, rcats, kd->range, &kd->cats_random, g_data.error, sizeof g_data.error) != 0)
             return -1;
         const cJSON *uf = cJSON_GetObjectItemCaseSensitive(kd->range, "unknown_fasting_note");
         const cJSON *rn = cJSON_GetObjectItemCaseSensitive(rnd, "note");
         kd->unknown_fasting_note = cJSON_IsString(uf) ? uf->valuestring : "";
+        const cJSON *pop = cJSON_GetObjectItemCaseSensitive(kd->range, "population");
+        kd->population = cJSON_IsString(pop) ? pop->valuestring : "";
         kd->random_note = cJSON_IsString(rn) ? rn->valuestring : "";
     }
     return 0;
@@ -213,7 +226,12 @@ static void load_once(void)
     if (!g_data.ranges || !g_data.units || !g_data.interactions || !g_data.calculators ||
         !g_data.patterns || !g_data.context)
         return;
-    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(g_data.units, "kinds");
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(g_data.units, "kinds"), *kj;
+    cJSON_ArrayForEach(kj, kinds)
+        if (med_kind_index(kj->string) < 0) {
+            fail("medical/data/units.json: kinds.%s: not a measurement kind%s", kj->string, "");
+            return;
+        }
     for (int k = 0; k < MED_KIND_COUNT; k++)
         if (load_kind(&g_data.kinds[k], (med_kind_t)k,
                       cJSON_GetObjectItemCaseSensitive(kinds, kind_names[k])) != 0)

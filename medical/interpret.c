@@ -139,6 +139,8 @@ cJSON *medical_reading_json(const med_reading_t *r)
         } else if (c->note[0] || gn[0]) {
             add_ref(cj, "note", c->note[0] ? c->note : gn);
         }
+        if (kd->population[0])
+            add_ref(cj, "population", kd->population);
         cJSON *src = add_obj(o, "source");
         add_ref(src, "title", c->source);
         add_ref(src, "url", c->url);
@@ -200,6 +202,9 @@ static cJSON *series_json(const med_series_t *s, const med_stats_t *st)
     cJSON_AddStringToObject(o, "label", medical_kind_label(k));
     cJSON_AddStringToObject(o, "unit", medical_kind_unit(k));
     cJSON_AddNumberToObject(o, "count", (double)st->n);
+    const med_data_t *d = med_data();
+    if (d->ok && d->kinds[k].population[0])
+        cJSON_AddStringToObject(o, "population", d->kinds[k].population);
     cJSON_AddNumberToObject(o, "implausible", (double)st->n_implausible);
     if (st->first >= 0) {
         char a[40], b[40];
@@ -486,6 +491,8 @@ static void text_reading(tbuf_t *b, const cJSON *r, int many)
         tb_printf(b, ".");
         if (!many) {
             const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
+            if (jstr(cat, "population"))
+                tb_printf(b, "\n  Who this range is for: %s", jstr(cat, "population"));
             if (jstr(src, "title"))
                 tb_printf(b, "\n  Source: %s", jstr(src, "title"));
         }

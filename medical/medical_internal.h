@@ -79,6 +79,7 @@ typedef struct med_kind_def {
     med_catset_t cats_random; /* glucose after a meal; n == 0 for other kinds */
     const char *unknown_fasting_note;
     const char *random_note;
+    const char *population; /* who the ranges are for ("Adults 18 and over...") */
 } med_kind_def_t;
 
 typedef struct med_data {
@@ -95,6 +96,10 @@ typedef struct med_data {
     pcre2_code *re_time;    /* dates, weekdays and clock times */
     int jit;                /* both patterns were JIT-compiled */
 } med_data_t;
+
+/* A kind by its exact name ("bp"), without touching the data (safe while
+ * the data is being loaded); -1 when unknown. */
+int med_kind_index(const char *name);
 
 /* The process-wide data, loaded on first use. Never NULL; check ->ok. */
 const med_data_t *med_data(void);
@@ -138,7 +143,7 @@ int med_valid_date(int y, int m, int d);
 
 /* ---- classification (classify.c) ---- */
 /* Compiles a ranges.json categories array; 0 on success, else fills err. */
-int med_catset_compile(const med_kind_def_t *kd, const cJSON *cats, const cJSON *measure,
+int med_catset_compile(med_kind_t k, const med_kind_def_t *kd, const cJSON *cats, const cJSON *measure,
                        med_catset_t *out, char *err, size_t cap);
 /* The category a plausible reading falls in, or NULL (implausible, no
  * range, or a value no category covers). *decided_by (may be NULL) receives

@@ -204,8 +204,9 @@ static char *build_measure_pattern(const med_data_t *d)
     sb_puts(&b, "(\\d{1,2})\\s*(?:st|stones?)(?![a-z])" ST_TAIL);
     /* One branch per kind: an alias, filler words, a number, a unit. */
     cJSON_ArrayForEach(kj, kinds) {
-        med_kind_t k;
-        if (medical_kind_parse(kj->string, &k) != MUSE_OK || k == MED_BP)
+        /* Runs while the data loads: look kinds up without the data. */
+        int k = med_kind_index(kj->string);
+        if (k < 0 || k == MED_BP)
             continue;
         char mark[64];
         sb_puts(&b, "|");
@@ -228,8 +229,9 @@ static char *build_measure_pattern(const med_data_t *d)
     sb_puts(&b, "|(?<![\\d.])(\\d{1,2})\\s*(?:stones?|st(?=\\s*\\d))(?![a-z])" ST_TAIL);
     /* Units that name their kind alone: "98.6 °F", "72 bpm", "53 mmol/mol". */
     cJSON_ArrayForEach(kj, kinds) {
-        med_kind_t k;
-        if (medical_kind_parse(kj->string, &k) != MUSE_OK || k == MED_BP)
+        /* Runs while the data loads: look kinds up without the data. */
+        int k = med_kind_index(kj->string);
+        if (k < 0 || k == MED_BP)
             continue;
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(kj, "standalone_text");
         int any = st != NULL;
@@ -573,16 +575,28 @@ static size_t next_char(const char *text, size_t len, size_t i)
     return i;
 }
 
+/* Hostile text can make a pattern hit PCRE2's match or stack limits at some
+ * position; that position is skipped rather than the whole text refused. */
+static int resource_limit(int rc)
+{
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+           rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_NOMEMORY;
+}
+
 static int find_tokens(const med_data_t *d, const char *text, size_t len, int64_t ref_day,
-                       pcre2_match_data *md, vec_t *toks)
+                       pcre2_match_data *md, pcre2_match_context *mc, vec_t *toks)
 {
     size_t off = 0;
     while (off <= len) {
-        int rc = pcre2_match(d->re_time, (PCRE2_SPTR)text, len, off, 0, md, NULL);
+        int rc = pcre2_match(d->re_time, (PCRE2_SPTR)text, len, off, 0, md, mc);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
-        if (rc < 0)
-            return MUSE_EINTERNAL;
+        if (rc < 0) {
+            if (!resource_limit(rc))
+                return MUSE_EINTERNAL;
+            off = next_char(text, len, off);
+            continue;
+        }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         const char *mark = (const char *)pcre2_get_mark(md);
         tok_t t;
@@ -612,15 +626,19 @@ static int overlaps_token(const vec_t *toks, size_t *cursor, size_t s, size_t e)
 }
 
 static int find_measures(const med_data_t *d, const char *text, size_t len, const vec_t *toks,
-                         pcre2_match_data *md, vec_t *ms)
+                         pcre2_match_data *md, pcre2_match_context *mc, vec_t *ms)
 {
     size_t off = 0, cursor = 0;
     while (off <= len) {
-        int rc = pcre2_match(d->re_measure, (PCRE2_SPTR)text, len, off, 0, md, NULL);
+        int rc = pcre2_match(d->re_measure, (PCRE2_SPTR)text, len, off, 0, md, mc);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
-        if (rc < 0)
-            return MUSE_EINTERNAL;
+        if (rc < 0) {
+            if (!resource_limit(rc))
+                return MUSE_EINTERNAL;
+            off = next_char(text, len, off);
+            continue;
+        }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         const char *mark = (const char *)pcre2_get_mark(md);
         if (!mark || ov[1] <= ov[0]) {
@@ -934,6 +952,8 @@ int medical_parse_text_opts(const char *text, const med_parse_opts_t *o, med_ser
     const med_data_t *d;
     vec_t toks = {.size = sizeof(tok_t)}, ms = {.size = sizeof(meas_t)};
     pcre2_match_data *md = NULL;
+    pcre2_match_context *mc = NULL;
+    pcre2_jit_stack *js = NULL;
     pending_t *pend = NULL;
     memset(out, 0, sizeof *out);
     int rc = med_data_get(&d, err);
@@ -949,17 +969,28 @@ int medical_parse_text_opts(const char *text, const med_parse_opts_t *o, med_ser
     int64_t ref_day = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
 
     md = pcre2_match_data_create(24, NULL);
-    if (!md) {
+    mc = pcre2_match_context_create(NULL);
+    /* A JIT stack of our own (the default is 32 KiB of machine stack), and
+     * limits that bound the work at one position whatever the input. */
+    js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    if (!md || !mc || !js) {
         rc = MUSE_ENOMEM;
         goto fail;
     }
-    if ((rc = find_tokens(d, text, len, ref_day, md, &toks)) != MUSE_OK ||
-        (rc = find_measures(d, text, len, &toks, md, &ms)) != MUSE_OK)
+    pcre2_jit_stack_assign(mc, NULL, js);
+    pcre2_set_match_limit(mc, 100000);
+    if ((rc = find_tokens(d, text, len, ref_day, md, mc, &toks)) != MUSE_OK ||
+        (rc = find_measures(d, text, len, &toks, md, mc, &ms)) != MUSE_OK)
         goto fail;
 
     meas_t *m = ms.v;
     if (ms.n) {
-        out->v = malloc(ms.n * sizeof *out->v);
+        /* The capacity med_series_push() infers from n (8, then powers of
+         * two), so a caller may keep appending to the series. */
+        size_t cap = 8;
+        while (cap < ms.n)
+            cap *= 2;
+        out->v = malloc(cap * sizeof *out->v);
         pend = calloc(ms.n, sizeof *pend);
         if (!out->v || !pend) {
             rc = MUSE_ENOMEM;
@@ -1008,6 +1039,8 @@ done:
     free(toks.v);
     free(ms.v);
     pcre2_match_data_free(md);
+    pcre2_match_context_free(mc);
+    pcre2_jit_stack_free(js);
     return rc;
 }
 

@@ -57,11 +57,12 @@ static int valid_card(const char *t, size_t s, size_t e)
 {
     char d[32];
     size_t n = digits_of(t, s, e, d, sizeof d);
-    if (n < 13 || n > 19)
+    if (n < 12 || n > 19)
         return 0;
-    /* Issuer prefixes in use: 2 (Mastercard 2-series), 3 (Amex, Diners,
-     * JCB), 4 (Visa), 5 (Mastercard), 6 (Discover, UnionPay, Maestro). */
-    if (d[0] < '2' || d[0] > '6')
+    /* Issuer prefixes in use: 1 (JCB 1800), 2 (Mastercard 2-series), 3
+     * (Amex, Diners, JCB), 4 (Visa), 5 (Mastercard, Maestro), 6 (Discover,
+     * UnionPay, Maestro). Maestro numbers can be as short as 12 digits. */
+    if (d[0] < '1' || d[0] > '6' || (d[0] == '1' && strncmp(d, "1800", 4) != 0))
         return 0;
     return luhn_ok(d, n);
 }
@@ -639,7 +640,8 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
     if (run_recognizers(s, t, len, md, &c) || name_runs(s, t, len, md, &c) ||
         context_names(s, t, len, md, &c))
         goto done;
-    qsort(c.v, c.n, sizeof *c.v, cand_cmp);
+    if (c.n)
+        qsort(c.v, c.n, sizeof *c.v, cand_cmp);
     out->v = malloc((c.n ? c.n : 1) * sizeof *out->v);
     if (!out->v)
         goto done;
@@ -660,7 +662,8 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
         memset(taken + e->start, 1, e->end - e->start);
         out->v[out->n++] = *e;
     }
-    qsort(out->v, out->n, sizeof *out->v, ent_cmp);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, ent_cmp);
     rc = MUSE_OK;
 done:
     if (rc) {

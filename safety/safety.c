@@ -323,7 +323,9 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "greetings"), sets,
                                "rules.json: greetings", &s->greeting, err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "injection"), sets,
-                               "rules.json: injection", &s->injection, err)))
+                               "rules.json: injection", &s->injection, err)) ||
+        (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "classifier_gate"), sets,
+                               "rules.json: classifier_gate", &s->model_gate, err)))
         goto done;
 
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
@@ -414,7 +416,7 @@ void safety_close(safety_t *s)
                            s->info_frame, s->daily,         s->health,       s->greeting,
                            s->injection, s->jailbreak,    s->person_title, s->person_context,
                            s->person_after, s->name_token, s->eponym,      s->contradict,
-                           s->dose_amount};
+                           s->dose_amount, s->model_gate};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         pcre2_code_free(codes[i]);
     for (size_t i = 0; i < s->n_recognizers; i++) {
@@ -924,7 +926,7 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
         return muse_err(err, MUSE_ENOMEM, "safety: out of memory");
     }
     const sf_rule_t *top = NULL;
-    int crisis_too = 0;
+    int crisis_too = 0, model_refused = 0;
     size_t a, b;
     frame_ctx_t fc = {s, n.text, n.len, md, -1, -1};
 
@@ -949,10 +951,12 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
 
     /* A learned score backs the harmful-request rules up; it never
      * overrides an emergency and never fires on its own below threshold. */
-    if (out->verdict == SAFETY_ALLOW && s->model) {
+    if (out->verdict == SAFETY_ALLOW && s->model &&
+        (!s->model_gate || sf_find(s->model_gate, n.text, n.len, 0, md, &a, &b))) {
         double p = sf_model_score(s, n.text, n.len);
         if (p >= 0.5) {
             out->verdict = SAFETY_REFUSE;
+            model_refused = 1;
             if ((rc = push_category(out, "S6")) || (rc = push_match(out, "model.harm", 0, len)))
                 goto nomem;
         }
@@ -973,9 +977,11 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     }
 
     if (out->verdict != SAFETY_ALLOW) {
-        out->message = compose_message(s, top && top->verdict == out->verdict ? top : NULL,
-                                       out->verdict == SAFETY_EMERGENCY && crisis_too,
-                                       out->verdict);
+        out->message = model_refused
+                           ? compose_message(s, NULL, 0, out->verdict)
+                           : compose_message(s, top && top->verdict == out->verdict ? top : NULL,
+                                             out->verdict == SAFETY_EMERGENCY && crisis_too,
+                                             out->verdict);
         if (!out->message) {
             rc = MUSE_ENOMEM;
             goto nomem;

@@ -95,8 +95,10 @@ struct safety {
     sf_dose_t *doses;
     size_t n_doses;
     char *disclaimer;
-    /* learned classifier (classifier.json), may be absent */
+    /* learned classifier (classifier.json), may be absent; it only scores
+     * text the gate (rules.json classifier_gate) calls a request */
     struct sf_model *model;
+    pcre2_code *model_gate;
 };
 
 /* Validates input for every entry point: non-NULL, non-empty, at most

@@ -225,7 +225,8 @@ int sf_wordset_load(sf_wordset_t *ws, const char *data, size_t len, muse_error_t
         }
         line = nl ? nl + 1 : NULL;
     }
-    qsort(ws->words, ws->n, sizeof *ws->words, cmp_word);
+    if (ws->n)
+        qsort(ws->words, ws->n, sizeof *ws->words, cmp_word);
     return MUSE_OK;
 }
 

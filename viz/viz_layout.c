@@ -1304,7 +1304,7 @@ static void layout_panel(lay_t *L, const viz_panel_t *pn, box_t b, int *series_o
     }
     plot_t P = {p, &ax, &ay, 0};
 
-    /* Bands, grid, then the data, clipped to the plot. */
+    /* Bands and grid, clipped to the plot. */
     emit_clip(L, &p);
     gutter_t g = {.n = 0, .x = p.x1 + 6};
     for (size_t i = 0; i < pn->nlayers; i++)
@@ -1322,13 +1322,6 @@ static void layout_panel(lay_t *L, const viz_panel_t *pn, box_t b, int *series_o
             double x = round(viz_scale_map(&ax.sc, ax.sc.ticks[i])) + 0.5;
             emit_seg(L, VIZ_ROLE_GRID, x, p.y0, x, p.y1, GRID, 0.6);
         }
-    for (size_t i = 0; i < pn->nlayers; i++) {
-        const viz_layer_t *l = &pn->layers[i];
-        if (l->mark == VIZ_MARK_RULE)
-            draw_rules(L, pn, l, &P, &g, 0);
-        else if (l->mark == VIZ_MARK_LINE || l->mark == VIZ_MARK_AREA || l->mark == VIZ_MARK_BAR)
-            draw_series(L, pn, l, &P, series_of_layer[i], 0);
-    }
     emit_unclip(L);
 
     /* Axes. */
@@ -1375,6 +1368,19 @@ static void layout_panel(lay_t *L, const viz_panel_t *pn, box_t b, int *series_o
             emit_text(L, VIZ_ROLE_AXIS_TITLE, -1, b.x0 + AXIS_TITLE_SIZE, (p.y0 + p.y1) / 2, y_title,
                       AXIS_TITLE_SIZE, 0, VIZ_ANCHOR_MIDDLE, 90, INK);
     }
+
+    /* The data, clipped: after the axes, so each series' line and its
+     * points are neighbours in the display list (one SVG group each). */
+    emit_clip(L, &p);
+    for (size_t i = 0; i < pn->nlayers; i++) {
+        const viz_layer_t *l = &pn->layers[i];
+        if (l->mark == VIZ_MARK_RULE)
+            draw_rules(L, pn, l, &P, &g, 0);
+        else if (l->mark == VIZ_MARK_LINE || l->mark == VIZ_MARK_AREA || l->mark == VIZ_MARK_BAR)
+            draw_series(L, pn, l, &P, series_of_layer[i], 0);
+    }
+    emit_unclip(L);
+
 
     /* Points over the axes; labels last, so nothing covers them. */
     for (size_t i = 0; i < pn->nlayers; i++) {

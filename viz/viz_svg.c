@@ -72,16 +72,15 @@ static void put_prefixed(viz_buf_t *out, const char *src, size_t n, const char *
                          const dedupe_t *d)
 {
     static const char *const pats[] = {" id=\"", "href=\"#", "url(#"};
+    static const size_t plen[] = {5, 7, 5};
     size_t i = 0, run = 0, pl = strlen(pre);
     while (i < n) {
+        /* Cheap first-byte test: this runs over every byte of the drawing. */
+        int k = src[i] == ' ' ? 0 : src[i] == 'h' ? 1 : src[i] == 'u' ? 2 : -1;
         int hit = -1;
-        for (int k = 0; k < 3; k++) {
-            size_t len = strlen(pats[k]);
-            if (i + len <= n && memcmp(src + i, pats[k], len) == 0) {
-                hit = k;
-                i += len;
-                break;
-            }
+        if (k >= 0 && i + plen[k] <= n && memcmp(src + i, pats[k], plen[k]) == 0) {
+            hit = k;
+            i += plen[k];
         }
         if (hit < 0) {
             i++;

@@ -4,8 +4,7 @@
  *     cc -std=c11 muse_example.c $(pkg-config --cflags --libs muse) -pthread -o muse_example
  *
  * Run it:
- *     ./muse_example ask "Is 150/95 a high blood pressure?"    the answer, read from the struct
- *     ./muse_example json "Is 150/95 a high blood pressure?"   the answer object as JSON
+ *     ./muse_example ask "Is 150/95 a high blood pressure?"    the answer object as JSON
  *     ./muse_example safety "crushing chest pain"              the safety verdict as JSON
  *     ./muse_example threads 8 "What is asthma?"               8 threads share one muse_t
  *     ./muse_example chart bp.svg                              a blood-pressure chart as SVG
@@ -26,40 +25,9 @@ static int fail(const char *what, const muse_error_t *err)
     return 1;
 }
 
-/* The answer as a struct: no JSON parser needed. */
+/* The answer object as JSON text (docs/answer.md). muse_answer.c reads the
+ * same answer as a struct instead. */
 static int ask(muse_t *m, const char *question)
-{
-    muse_ask_options_t o;
-    muse_ask_options_init(&o);          /* mode auto, no charts */
-    muse_answer_t *a = NULL;            /* ours: freed with muse_answer_free() */
-    muse_error_t err = {0};
-    if (muse_ask(m, question, &o, &a, &err) != MUSE_OK)
-        return fail("ask", &err);
-    if (strcmp(a->verdict, "allow") != 0) {
-        /* An emergency or crisis: the summary is what to do now, and nothing else. */
-        printf("[%s] %s\n", a->verdict, a->summary);
-        muse_answer_free(a);
-        return 0;
-    }
-    printf("%s\n", a->summary);
-    for (size_t i = 0; i < a->n_sections; i++) {
-        printf("\n## %s\n%s", a->sections[i].heading, a->sections[i].text);
-        for (size_t k = 0; k < a->sections[i].n_citations; k++)
-            printf(" [%s]", a->sections[i].citations[k]);
-        printf("\n");
-    }
-    printf("\nseek care: %s\n", a->seek_care);
-    printf("sources:\n");
-    for (size_t i = 0; i < a->n_sources; i++)
-        printf("  %s: %s (%s)%s%s\n", a->sources[i].id, a->sources[i].title, a->sources[i].review_status,
-               a->sources[i].url ? " " : "", a->sources[i].url ? a->sources[i].url : "");
-    printf("mode %s, %.1f ms\n", a->mode, a->latency_ms);
-    muse_answer_free(a);
-    return 0;
-}
-
-/* The same answer as JSON text (docs/answer.md), for programs that parse it. */
-static int ask_json(muse_t *m, const char *question)
 {
     muse_ask_options_t o;
     muse_ask_options_init(&o);
@@ -174,7 +142,7 @@ static int chart(muse_t *m, const char *path)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s ask QUESTION | json QUESTION | safety TEXT | threads N QUESTION | chart OUT.svg\n", argv[0]);
+        fprintf(stderr, "usage: %s ask QUESTION | safety TEXT | threads N QUESTION | chart OUT.svg\n", argv[0]);
         return 2;
     }
     muse_options_t o;
@@ -189,8 +157,6 @@ int main(int argc, char **argv)
     int status = 2;
     if (strcmp(argv[1], "ask") == 0)
         status = ask(m, argv[2]);
-    else if (strcmp(argv[1], "json") == 0)
-        status = ask_json(m, argv[2]);
     else if (strcmp(argv[1], "safety") == 0)
         status = safety(m, argv[2]);
     else if (strcmp(argv[1], "threads") == 0 && argc >= 4)

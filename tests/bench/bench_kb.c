@@ -293,6 +293,7 @@ int main(void)
 {
     const char *db = getenv("MUSE_KB");
     const char *root = getenv("MUSE_SOURCE_ROOT");
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* figures appear as they are measured */
     if (!db || !root) {
         fprintf(stderr, "bench_kb: set MUSE_KB (the bundled store) and MUSE_SOURCE_ROOT\n");
         return 0;

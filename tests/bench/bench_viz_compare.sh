@@ -77,21 +77,6 @@ a.set_title("Systolic"); b.set_title("Diastolic")
 fig.savefig(sys.argv[2])
 PYEOF
 
-now_ms() { date +%s%N | awk '{printf "%.3f", $1 / 1e6}'; }
-
-# median wall time in ms of RUNS runs of "$@" (run in $tmp)
-median_ms() {
-    local times=()
-    for _ in $(seq "$RUNS"); do
-        local t0 t1
-        t0=$(now_ms)
-        (cd "$tmp" && "$@" >/dev/null 2>&1) || { echo "NA"; return; }
-        t1=$(now_ms)
-        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.1f", m}'
-}
-
 have_gnuplot=0; command -v gnuplot >/dev/null 2>&1 && have_gnuplot=1
 have_mpl=0; "$PY" -c "import matplotlib" >/dev/null 2>&1 && have_mpl=1
 if [ ! -x "$MUSE" ] && ! command -v "$MUSE" >/dev/null 2>&1; then
@@ -100,21 +85,49 @@ if [ ! -x "$MUSE" ] && ! command -v "$MUSE" >/dev/null 2>&1; then
 fi
 MUSE=$(cd "$(dirname "$MUSE")" && pwd)/$(basename "$MUSE")
 
-echo "bp_trend, 365 readings, whole process, median of $RUNS runs (ms)"
-printf '%-4s %10s %10s %12s %14s %16s\n' fmt muse gnuplot matplotlib muse/gnuplot matplotlib/muse
-for fmt in svg pdf png; do
-    m=$(median_ms "$MUSE" chart --preset bp_trend --data readings.json -o "out.$fmt")
-    g=NA; p=NA
-    if [ $have_gnuplot = 1 ]; then
-        case $fmt in
-            svg) term="svg size 640,470" ;;
-            pdf) term="pdfcairo size 8.89in,6.53in" ;;
-            png) term="pngcairo size 853,627" ;;
-        esac
-        g=$(median_ms gnuplot -e "set terminal $term; set output 'gp.$fmt'" plot.gp)
-    fi
-    [ $have_mpl = 1 ] && p=$(median_ms "$PY" plot.py readings.json "mpl.$fmt")
-    r1=$(awk -v m="$m" -v g="$g" 'BEGIN{ if (g == "NA" || m == "NA") print "NA"; else printf "%.2f", m / g }')
-    r2=$(awk -v m="$m" -v p="$p" 'BEGIN{ if (p == "NA" || m == "NA") print "NA"; else printf "%.1f", p / m }')
-    printf '%-4s %10s %10s %12s %14s %16s\n' "$fmt" "$m" "$g" "$p" "$r1" "$r2"
-done
+# Round robin, so a busy machine slows all three alike; wall time and CPU
+# time (user + system, from rusage) are both reported, since on a shared
+# machine the wall time mostly measures the neighbours.
+python3 - "$tmp" "$RUNS" "$MUSE" "$have_gnuplot" "$have_mpl" "$PY" <<'PYEOF'
+import os, resource, statistics, subprocess, sys, time
+tmp, runs, muse, have_gp, have_mpl, py = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", sys.argv[5] == "1", sys.argv[6]
+terms = {"svg": "svg size 640,470", "pdf": "pdfcairo size 8.89in,6.53in", "png": "pngcairo size 853,627"}
+
+def once(cmd):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    ok = subprocess.run(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    t1 = time.perf_counter()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return ((t1 - t0) * 1e3, cpu * 1e3) if ok else None
+
+def fmt(v):
+    return "NA" if v is None else "%.1f" % v
+
+def ratio(a, b, f="%.2f"):
+    return "NA" if a is None or b is None or b == 0 else f % (a / b)
+
+print("bp_trend, 365 readings, whole process, median of %d runs (ms; wall / cpu)" % runs)
+print("%-4s %15s %15s %17s %16s %18s" % ("fmt", "muse", "gnuplot", "matplotlib", "muse/gnuplot", "matplotlib/muse"))
+for f in ("svg", "pdf", "png"):
+    cmds = {"muse": [muse, "chart", "--preset", "bp_trend", "--data", "readings.json", "-o", "out." + f]}
+    if have_gp:
+        cmds["gnuplot"] = ["gnuplot", "-e", "set terminal %s; set output 'gp.%s'" % (terms[f], f), "plot.gp"]
+    if have_mpl:
+        cmds["matplotlib"] = [py, "plot.py", "readings.json", "mpl." + f]
+    res = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, c in cmds.items():
+            r = once(c)
+            if r:
+                res[k].append(r)
+    med = {k: ((statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) if v else (None, None))
+           for k, v in res.items()}
+    m = med["muse"]; g = med.get("gnuplot", (None, None)); p = med.get("matplotlib", (None, None))
+    cell = lambda t: "%s / %s" % (fmt(t[0]), fmt(t[1]))
+    print("%-4s %15s %15s %17s %16s %18s" % (f, cell(m), cell(g), cell(p),
+          "%s / %s" % (ratio(m[0], g[0]), ratio(m[1], g[1])),
+          "%s / %s" % (ratio(p[0], m[0], "%.1f"), ratio(p[1], m[1], "%.1f"))))
+print("load average: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+PYEOF

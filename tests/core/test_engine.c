@@ -213,7 +213,8 @@ static void *worker(void *arg)
 static void test_concurrent_asks(void **state)
 {
     (void)state;
-    job_t jobs[4] = {{"what is asthma"}, {"symptoms of gout"}, {"how to treat eczema"}, {"what is metformin for"}};
+    job_t jobs[4] = {{"what is asthma", NULL}, {"symptoms of gout", NULL}, {"how to treat eczema", NULL},
+                     {"what is metformin for", NULL}};
     const char *want[4] = {"asthma", "gout", "eczema", "metformin"};
     pthread_t th[4];
     for (int i = 0; i < 4; i++)

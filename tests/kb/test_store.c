@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "kb/kb.h"
 
 static char tmpdir[256];
@@ -80,6 +82,38 @@ static void test_build_open_stats(void **state)
     assert_int_equal(st.by_kind[0].n, 2);
     assert_true(strncmp(st.content_hash, "fnv1a64:", 8) == 0);
     kb_close(kb);
+}
+
+/* A built store is at the current schema, in WAL mode, with foreign keys
+ * declared and the audit log closed to changes. */
+static void test_build_schema(void **state)
+{
+    (void)state;
+    char db[512];
+    build_fixture(db, sizeof db);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), kb_schema_version());
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_foreign_key_list('sections')", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM audit WHERE action = 'build'", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    assert_int_not_equal(sqlite3_exec(h, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
 }
 
 static void test_search_ranks_named_entry_first(void **state)
@@ -268,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_open_stats),
+        cmocka_unit_test(test_build_schema),
         cmocka_unit_test(test_search_ranks_named_entry_first),
         cmocka_unit_test(test_get_and_sections),
         cmocka_unit_test(test_mentions),

@@ -2,6 +2,7 @@
  * a golden file: tests/medical/data/interpret_week.golden.json, reviewed
  * by hand when it changes (it is the documented shape, docs/medical.md). */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,9 +220,50 @@ static void test_entities_and_interactions_through_store(void **state)
     kb_close(kb);
 }
 
+/* Many threads parsing and interpreting at once (the contemplating mode
+ * and the server do): results must not depend on the others. */
+static void *worker(void *arg)
+{
+    int *ok = arg;
+    for (int i = 0; i < 20; i++) {
+        med_series_t s;
+        char text[128];
+        snprintf(text, sizeof text, "Mon 8am %d/90, Tue 8am 150/95, glucose %d, A1c 7.%d", 140 + i, 100 + i, i % 10);
+        if (medical_parse_text(text, &s, NULL) != MUSE_OK || s.n != 4) {
+            *ok = 0;
+            return NULL;
+        }
+        cJSON *j = NULL;
+        if (medical_interpret_json(&s, NULL, &j, NULL) != MUSE_OK ||
+            cJSON_GetArraySize(cJSON_GetObjectItem(j, "readings")) != 4 ||
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "readings"), 0), "value")->valuedouble !=
+                140 + i)
+            *ok = 0;
+        cJSON_Delete(j);
+        med_series_free(&s);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    pthread_t t[8];
+    int ok[8];
+    for (int i = 0; i < 8; i++) {
+        ok[i] = 1;
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &ok[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(ok[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_is_150_95_high),
         cmocka_unit_test(test_implausible_and_assumed_in_json),
         cmocka_unit_test(test_golden_week),

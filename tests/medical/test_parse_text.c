@@ -278,6 +278,23 @@ static void test_invalid_utf8_is_skipped(void **state)
     med_series_free(&s);
 }
 
+/* A parsed series can be appended to (its capacity is what
+ * med_series_push expects). */
+static void test_push_after_parse(void **state)
+{
+    (void)state;
+    med_series_t s = parse("150/95, 140/90, 130/85");
+    assert_int_equal(s.n, 3);
+    med_reading_t r;
+    med_reading_init(&r, MED_HEART_RATE);
+    medical_reading_set(&r, MED_HEART_RATE, 70, NAN, NULL, NULL);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(med_series_push(&s, &r), MUSE_OK);
+    assert_int_equal(s.n, 43);
+    assert_true(s.v[42].value == 70 && s.v[0].value == 150);
+    med_series_free(&s);
+}
+
 static void test_big_paste(void **state)
 {
     (void)state;
@@ -313,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_implausible_flagged),
         cmocka_unit_test(test_not_measurements),
         cmocka_unit_test(test_invalid_utf8_is_skipped),
+        cmocka_unit_test(test_push_after_parse),
         cmocka_unit_test(test_big_paste),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,12 +22,12 @@ SOURCE = os.environ["MUSE_SOURCE_ROOT"]
 KB = os.environ["MUSE_KB"]
 SANITIZE = sys.argv[1] if len(sys.argv) > 1 else "none"
 TMP = None
-EXE = None
+EXES = {}
 LIBDIR = None
 
 
 def setUpModule():
-    global TMP, EXE, LIBDIR
+    global TMP, LIBDIR
     TMP = tempfile.mkdtemp(prefix="muse-install-")
     dest = os.path.join(TMP, "dest")
     p = subprocess.run(["meson", "install", "-C", BUILD, "--no-rebuild", "--quiet", "--destdir", dest],
@@ -51,12 +51,24 @@ def setUpModule():
                             capture_output=True, text=True, check=True).stdout.strip()
     cc = os.environ.get("CC", "cc")
     san = ["-fsanitize=" + SANITIZE] if SANITIZE not in ("", "none") else []
-    EXE = os.path.join(TMP, "muse_example")
-    cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-Werror", *san,
-           os.path.join(SOURCE, "docs", "example", "muse_example.c"), *flags, "-pthread", "-o", EXE]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError("compiling the example failed:\n%s\n%s" % (" ".join(cmd), p.stderr))
+    for name in ("muse_example", "muse_answer"):
+        if name == "muse_answer" and not header_declares(dest, "muse_answer_t"):
+            continue   # muse_ask() is not in this build's muse.h: test_ask_struct says so
+        exe = os.path.join(TMP, name)
+        cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-Werror", *san,
+               os.path.join(SOURCE, "docs", "example", name + ".c"), *flags, "-pthread", "-o", exe]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("compiling %s failed:\n%s\n%s" % (name, " ".join(cmd), p.stderr))
+        EXES[name] = exe
+
+
+def header_declares(dest, name):
+    for d, _, fs in os.walk(dest):
+        if "muse.h" in fs:
+            with open(os.path.join(d, "muse.h")) as f:
+                return name in f.read()
+    return False
 
 
 def tearDownModule():
@@ -64,37 +76,42 @@ def tearDownModule():
         shutil.rmtree(TMP, ignore_errors=True)
 
 
-def run(*args):
+def run(*args, exe="muse_example"):
     env = sanitizer_env(dict(os.environ, MUSE_KB=KB, LD_LIBRARY_PATH=LIBDIR))
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([EXES[exe], *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 class Example(unittest.TestCase):
     def test_links_the_installed_shared_library(self):
-        p = subprocess.run(["ldd", EXE], capture_output=True, text=True,
+        p = subprocess.run(["ldd", EXES["muse_example"]], capture_output=True, text=True,
                            env=dict(os.environ, LD_LIBRARY_PATH=LIBDIR))
         self.assertIn(os.path.realpath(LIBDIR), os.path.realpath(
             [l for l in p.stdout.splitlines() if "libmuse" in l][0].split("=>")[1].split("(")[0].strip()))
 
-    def test_ask_struct(self):
+    def test_ask_json(self):
         p = run("ask", "What is asthma?")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        a = json.loads(p.stdout)
+        self.assertEqual(a["safety"]["verdict"], "allow")
+        self.assertIn("asthma", [s["id"] for s in a["sources"]])
+
+    def struct_example(self):
+        if "muse_answer" not in EXES:
+            self.skipTest("muse_ask() and muse_answer_t are not declared in this build's muse.h")
+        return "muse_answer"
+
+    def test_ask_struct(self):
+        p = run("What is asthma?", exe=self.struct_example())
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertRegex(p.stdout, r"\n## .+\n.+ \[asthma\]\n")       # a section citing its entry
         self.assertRegex(p.stdout, r"\n  asthma: Asthma \((draft|reviewed)\) https?://")
         self.assertRegex(p.stdout, r"seek care: (self_care|routine|urgent|emergency)\n")
 
     def test_ask_struct_emergency(self):
-        p = run("ask", "crushing chest pain and my left arm is numb")
+        p = run("crushing chest pain and my left arm is numb", exe=self.struct_example())
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("[emergency] "), p.stdout)
         self.assertIn("911", p.stdout)
-
-    def test_ask_json(self):
-        p = run("json", "What is asthma?")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        a = json.loads(p.stdout)
-        self.assertEqual(a["safety"]["verdict"], "allow")
-        self.assertIn("asthma", [s["id"] for s in a["sources"]])
 
     def test_safety(self):
         p = run("safety", "crushing chest pain and my left arm is numb")
@@ -117,7 +134,7 @@ class Example(unittest.TestCase):
 
     def test_errors_are_messages(self):
         env = sanitizer_env(dict(os.environ, MUSE_KB="/nonexistent/muse.db", LD_LIBRARY_PATH=LIBDIR))
-        p = subprocess.run([EXE, "ask", "hi"], capture_output=True, text=True, env=env, timeout=60)
+        p = subprocess.run([EXES["muse_example"], "ask", "hi"], capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(p.returncode, 1)
         self.assertIn("/nonexistent/muse.db", p.stderr)
 

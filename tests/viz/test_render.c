@@ -326,6 +326,16 @@ static void test_png_pixels(void **state)
     cairo_surface_destroy(img);
     free(png);
 
+    /* At 96 dpi 640 pt is 853.3 px: the rounded-up last column is white. */
+    o.dpi = 96;
+    png = vt_render(c, VIZ_PNG, &o, &len);
+    img = decode(png, len);
+    assert_int_equal(cairo_image_surface_get_width(img), 854);
+    assert_true(near(pixel(img, 853, 5), (viz_rgba_t){255, 255, 255, 255}, 0));
+    assert_true(near(pixel(img, 853, cairo_image_surface_get_height(img) - 1), (viz_rgba_t){255, 255, 255, 255}, 0));
+    cairo_surface_destroy(img);
+    free(png);
+
     /* dpi scales the pixel size. */
     o.dpi = 144;
     png = vt_render(c, VIZ_PNG, &o, &len);

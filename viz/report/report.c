@@ -425,6 +425,11 @@ int report_new(const report_opts_t *o, report_t **out, muse_error_t *err)
 
 static void reset_analysis(report_t *r)
 {
+    if (r->doc) {
+        rp_doc_free(r->doc);
+        free(r->doc);
+        r->doc = NULL;
+    }
     med_series_free(&r->sel);
     free(r->sel_input);
     r->sel_input = NULL;
@@ -501,7 +506,7 @@ static int take_input(report_t *r, const char *name, int rc, med_series_t *s, me
 {
     int ret = MUSE_OK;
     if (rc != MUSE_OK && rc != MUSE_EPARSE && rc != MUSE_ELIMIT && rc != MUSE_EUNSUPPORTED) {
-        ret = muse_err(err, rc, "%s", e->message[0] ? e->message : muse_strerror(rc));
+        ret = muse_err(err, rc, "%s", e->message[0] ? e->message : "the file could not be read");
         goto done;
     }
     rp_input_t *in = realloc(r->inputs, (r->n_inputs + 1) * sizeof *in);
@@ -528,7 +533,7 @@ static int take_input(report_t *r, const char *name, int rc, med_series_t *s, me
     r->problems_dropped += p ? p->dropped : 0;
     if (rc != MUSE_OK) {
         /* The reader's message usually starts with the name already. */
-        const char *msg = e->message[0] ? e->message : muse_strerror(rc);
+        const char *msg = e->message[0] ? e->message : "the file could not be read";
         size_t nl = strlen(name);
         if (strncmp(msg, name, nl) == 0 && msg[nl] == ':')
             msg += nl + 1 + (msg[nl + 1] == ' ');

@@ -294,7 +294,7 @@ static int first_page(const report_t *r, rp_doc_t *d)
     char made[32];
     rp_fmt_day(r->now, made, sizeof made);
     rp_buf_t in = {0};
-    rb_printf(&in, "%s by Muse %s from ", made, muse_version());
+    rb_printf(&in, "%s by Muse %s from ", made, MUSE_VERSION_STRING);
     for (size_t i = 0; i < r->n_inputs; i++) {
         const char *base = strrchr(r->inputs[i].name, '/');
         base = base ? base + 1 : r->inputs[i].name;
@@ -456,7 +456,23 @@ static int stats_table(rp_doc_t *d, const rp_measure_t *m)
     return e;
 }
 
-/* The readings one per row, or by day / week for a long series. */
+/* The day, Monday-based week or month of a wall-clock time; INT64_MIN
+ * without one. 1970-01-01 was a Thursday, so week k starts on day 7k - 3. */
+static int64_t group_key(int64_t t, int group)
+{
+    if (t < 0)
+        return INT64_MIN;
+    int64_t day = t / 86400;
+    if (group == 0)
+        return day;
+    if (group == 1)
+        return (day + 3) / 7;
+    char d[24];
+    rp_fmt_date(t, d, sizeof d);
+    return atoll(d) * 12 + atoll(d + 5);
+}
+
+/* The readings one per row, or by day, week or month for a long series. */
 static int readings_table(const report_t *r, rp_doc_t *d, const rp_measure_t *m)
 {
     int e = 0;
@@ -580,26 +596,28 @@ static int readings_table(const report_t *r, rp_doc_t *d, const rp_measure_t *m)
         }
         return e;
     }
-    /* A long series: one row per day, or per week when even days are too many. */
-    size_t days = 0;
-    int64_t prev = INT64_MIN;
+    /* A long series: one row per day over a quarter or less, per week over up
+     * to two years, per month beyond; a page or two whatever the density. */
+    int64_t t_first = -1, t_last = -1;
     for (size_t j = 0; j < m->n; j++) {
-        const med_reading_t *x = &r->sel.v[m->idx[j]];
-        int64_t t = rp_local_time(x);
-        int64_t day = t < 0 ? -1 : t / 86400;
-        if (day != prev)
-            days++;
-        prev = day;
+        int64_t t = rp_local_time(&r->sel.v[m->idx[j]]);
+        if (t < 0)
+            continue;
+        if (t_first < 0)
+            t_first = t;
+        t_last = t;
     }
-    int weekly = days > r->table_max_rows;
+    int64_t span = t_first < 0 ? 0 : t_last / 86400 - t_first / 86400 + 1;
+    int group = span <= 92 ? 0 : span <= 731 ? 1 : 2;
+    static const char *const group_name[] = {"day", "week", "month"};
     static const char *const head[] = {"Period", "Readings", "Average", "Lowest", "Highest"};
     static const char *const head_bp[] = {"Period", "Readings", "Average", "Lowest (systolic)",
                                           "Highest (systolic)"};
     static const double w[] = {0.26, 0.14, 0.2, 0.2, 0.2};
     static const rb_align_t al[] = {RB_LEFT, RB_RIGHT, RB_RIGHT, RB_RIGHT, RB_RIGHT};
     char cap[160];
-    snprintf(cap, sizeof cap, "Readings by %s (%zu readings: more than %zu, so summarised)",
-             weekly ? "week" : "day", m->n, r->table_max_rows);
+    snprintf(cap, sizeof cap, "Readings by %s (%zu readings: more than %zu, so summarised)", group_name[group],
+             m->n, r->table_max_rows);
     rb_table_t *t = table(d, 5, bp ? head_bp : head, w, al, cap);
     if (!t)
         return MUSE_ENOMEM;
@@ -607,16 +625,14 @@ static int readings_table(const report_t *r, rp_doc_t *d, const rp_measure_t *m)
     while (j < m->n) {
         const med_reading_t *x0 = &r->sel.v[m->idx[j]];
         int64_t t0 = rp_local_time(x0);
-        /* Weeks start on Monday; 1970-01-01 was a Thursday. */
-        int64_t key = t0 < 0 ? INT64_MIN : weekly ? (t0 / 86400 + 3) / 7 : t0 / 86400;
+        int64_t key = group_key(t0, group);
         double s1 = 0, s2 = 0;
         size_t n = 0, all = 0;
         const med_reading_t *lo = NULL, *hi = NULL;
         size_t k = j;
         for (; k < m->n; k++) {
             const med_reading_t *x = &r->sel.v[m->idx[k]];
-            int64_t tk = rp_local_time(x);
-            int64_t kk = tk < 0 ? INT64_MIN : weekly ? (tk / 86400 + 3) / 7 : tk / 86400;
+            int64_t kk = group_key(rp_local_time(x), group);
             if (kk != key)
                 break;
             all++;
@@ -633,10 +649,14 @@ static int readings_table(const report_t *r, rp_doc_t *d, const rp_measure_t *m)
         char per[48], cnt[32], avg[100] = "–", l[64] = "–", h[64] = "–";
         if (key == INT64_MIN) {
             snprintf(per, sizeof per, "no date");
-        } else if (weekly) {
+        } else if (group == 1) {
             char a[24];
             rp_fmt_date((key * 7 - 3) * 86400, a, sizeof a);
             snprintf(per, sizeof per, "week of %s", a);
+        } else if (group == 2) {
+            char a[24];
+            rp_fmt_date(t0, a, sizeof a);
+            snprintf(per, sizeof per, "%.7s", a);
         } else {
             rp_fmt_date(t0, per, sizeof per);
         }
@@ -1073,7 +1093,7 @@ static int about(const report_t *r, rp_doc_t *d)
                        "entries cited in the sections show their own review status.");
     snprintf(buf, sizeof buf, "Made by Muse %s, which works offline: the readings never left this computer "
                               "to make it.",
-             muse_version());
+             MUSE_VERSION_STRING);
     e |= para(d, NULL, buf);
     /* Filled in by the PDF renderer when characters had to be replaced. */
     rp_block_t *b = add(d, RB_NOTE);
@@ -1109,4 +1129,21 @@ int rp_doc_build(const report_t *r, double chart_width, rp_doc_t *doc, muse_erro
 oom:
     rp_doc_free(doc);
     return muse_err(err, MUSE_ENOMEM, "out of memory");
+}
+
+int rp_doc_get(report_t *r, const rp_doc_t **doc, muse_error_t *err)
+{
+    if (!r->doc) {
+        rp_doc_t *d = calloc(1, sizeof *d);
+        if (!d)
+            return muse_err(err, MUSE_ENOMEM, "out of memory");
+        int rc = rp_doc_build(r, RP_TEXT_WIDTH, d, err);
+        if (rc != MUSE_OK) {
+            free(d);
+            return rc;
+        }
+        r->doc = d;
+    }
+    *doc = r->doc;
+    return MUSE_OK;
 }

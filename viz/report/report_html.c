@@ -272,7 +272,7 @@ int rp_render_html(const report_t *r, const rp_doc_t *doc, char **out, size_t *l
     rp_buf_t page = {0};
     rb_puts(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    rb_printf(&page, "<meta name=\"generator\" content=\"Muse %s\">\n<title>", muse_version());
+    rb_printf(&page, "<meta name=\"generator\" content=\"Muse %s\">\n<title>", MUSE_VERSION_STRING);
     rb_put_html(&page, r->title);
     rb_puts(&page, "</title>\n<style>\n");
     rb_put(&page, h.style.p ? h.style.p : "", h.style.n);
@@ -288,7 +288,7 @@ int rp_render_html(const report_t *r, const rp_doc_t *doc, char **out, size_t *l
     }
     rb_printf(&page, " · made by Muse %s. Not a diagnosis: discuss these readings with a clinician.</p>"
                      "</footer>\n</main>\n",
-              muse_version());
+              MUSE_VERSION_STRING);
     if (h.script.n) {
         rb_puts(&page, "<script>\n");
         rb_put(&page, h.script.p, h.script.n);
@@ -315,12 +315,9 @@ int report_html(report_t *r, char **out, size_t *len, muse_error_t *err)
         return muse_err(err, MUSE_EINVAL, "report_html: no report or output");
     *out = NULL;
     *len = 0;
-    rp_doc_t doc;
-    /* The PDF's text width, so the charts are laid out alike. */
-    int rc = rp_doc_build(r, RP_TEXT_WIDTH, &doc, err);
+    const rp_doc_t *doc = NULL;
+    int rc = rp_doc_get(r, &doc, err);
     if (rc != MUSE_OK)
         return rc;
-    rc = rp_render_html(r, &doc, out, len, err);
-    rp_doc_free(&doc);
-    return rc;
+    return rp_render_html(r, doc, out, len, err);
 }

@@ -80,6 +80,8 @@ typedef struct rp_chart_pos {
     char preset[24];
 } rp_chart_pos_t;
 
+struct rp_doc;
+
 struct report {
     char *title, *label, *password, *font_path, *font_bold_path;
     int64_t from, to, now;
@@ -107,6 +109,8 @@ struct report {
     rp_code_t *codes;      /* unknown codes, one per code */
     size_t n_codes;
     size_t n_unknown_kind; /* rows naming a measure the reader does not know */
+
+    struct rp_doc *doc;    /* built once for the PDF and the HTML page; owned */
 
     /* after report_pdf() */
     int pdf_pages;
@@ -228,6 +232,9 @@ typedef struct rp_doc {
  * rp_doc_free(). chart_width: the width charts are laid out at. */
 int rp_doc_build(const report_t *r, double chart_width, rp_doc_t *doc, muse_error_t *err);
 void rp_doc_free(rp_doc_t *doc);
+/* The report's document, built on first use and kept until the analysis
+ * changes: the PDF and the HTML page share its charts. Borrowed from r. */
+int rp_doc_get(report_t *r, const rp_doc_t **doc, muse_error_t *err);
 
 /* ---- Rendering ---------------------------------------------------------- */
 

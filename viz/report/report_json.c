@@ -180,7 +180,7 @@ int report_summary_json(report_t *r, char **out, muse_error_t *err)
     if (r->label)
         cJSON_AddStringToObject(o, "patient_label", r->label);
     char gen[64];
-    snprintf(gen, sizeof gen, "Muse %s", muse_version());
+    snprintf(gen, sizeof gen, "Muse %s", MUSE_VERSION_STRING);
     cJSON_AddStringToObject(o, "generator", gen);
     add_day(o, "created", r->now);
     cJSON *per = cJSON_AddObjectToObject(o, "period");

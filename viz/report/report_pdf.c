@@ -757,7 +757,7 @@ static void metadata(lay_t *L)
     HPDF_SetInfoAttr(L->pdf, HPDF_INFO_TITLE, r->title);
     HPDF_SetInfoAttr(L->pdf, HPDF_INFO_CREATOR, "Muse");
     char prod[96];
-    snprintf(prod, sizeof prod, "Muse %s with libharu %s", muse_version(), HPDF_GetVersion());
+    snprintf(prod, sizeof prod, "Muse %s with libharu %s", MUSE_VERSION_STRING, HPDF_GetVersion());
     HPDF_SetInfoAttr(L->pdf, HPDF_INFO_PRODUCER, prod);
     HPDF_SetInfoAttr(L->pdf, HPDF_INFO_SUBJECT, "Readings against guideline ranges");
     time_t t = (time_t)r->now;
@@ -927,11 +927,9 @@ int report_pdf(report_t *r, unsigned char **out, size_t *len, muse_error_t *err)
         return muse_err(err, MUSE_EINVAL, "report_pdf: no report or output");
     *out = NULL;
     *len = 0;
-    rp_doc_t doc;
-    int rc = rp_doc_build(r, RP_TEXT_WIDTH, &doc, err);
+    const rp_doc_t *doc = NULL;
+    int rc = rp_doc_get(r, &doc, err);
     if (rc != MUSE_OK)
         return rc;
-    rc = rp_render_pdf(r, &doc, out, len, err);
-    rp_doc_free(&doc);
-    return rc;
+    return rp_render_pdf(r, doc, out, len, err);
 }

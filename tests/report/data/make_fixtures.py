@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the generated fixtures in tests/report/data (run once; the files are
+"""Writes the generated fixtures in this folder (tests/report/data) (run once; the files are
 kept in the tree and reviewed like any other fixture). Deterministic: the same
 script writes the same bytes. Hand-written fixtures (bp_week.csv, lab_panel.csv,
 fhir_mixed.json, bad_rows.csv, ...) are not touched."""
@@ -8,7 +8,7 @@ import math
 import os
 import random
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def weight_year():
@@ -24,10 +24,6 @@ def weight_year():
         day += datetime.timedelta(days=1)
     with open(os.path.join(HERE, "weight_year.csv"), "w") as f:
         f.write("\n".join(lines) + "\n")
-
-
-if __name__ == "__main__":
-    weight_year()
 
 
 def fhir_mixed():
@@ -93,4 +89,5 @@ def fhir_mixed():
 
 
 if __name__ == "__main__":
+    weight_year()
     fhir_mixed()
