@@ -1084,11 +1084,22 @@ static void triage(run_t *r, cJSON *seek, int worst_level, int worst_max, const 
         from_text = t.mild && !t.long_duration ? TRIAGE_SELF_CARE : TRIAGE_ROUTINE;
     if (t.long_duration && from_text != TRIAGE_NONE && from_text < TRIAGE_ROUTINE)
         from_text = TRIAGE_ROUTINE;
+    /* Severe or worsening symptoms are seen the same day. */
+    int severe_now = t.severe && (symptomatic || t.personal) && n > 0 && from_text < TRIAGE_URGENT;
+    if (severe_now) {
+        from_text = TRIAGE_URGENT;
+        t.level = TRIAGE_NONE;
+    }
     if (from_text > level) {
         level = from_text;
         if (t.level != TRIAGE_NONE) {
             snprintf(reason, sizeof reason, "%s", t.reason);
             snprintf(source, sizeof source, "%s", t.entry);
+        } else if (level == TRIAGE_URGENT) {
+            snprintf(reason, sizeof reason,
+                     "Symptoms that are severe or getting worse should be checked by a clinician within 24 hours "
+                     "(an urgent appointment, urgent care, or NHS 111 in the UK). Call emergency services if any "
+                     "warning sign under \"When to get help\" appears.");
         } else if (level == TRIAGE_ROUTINE) {
             snprintf(reason, sizeof reason,
                      "%s book an appointment; the warning signs under \"When to get help\" need care sooner.",

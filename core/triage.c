@@ -19,7 +19,7 @@ typedef struct cue_list {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
-static cue_list_t negations, long_duration, mild, personal;
+static cue_list_t negations, long_duration, mild, personal, severe;
 static double min_score = 1.5;
 static int load_rc = MUSE_OK;
 
@@ -48,6 +48,7 @@ static void load(void)
     load_list(cJSON_GetObjectItemCaseSensitive(root, "long_duration"), &long_duration);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "mild"), &mild);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "personal"), &personal);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "severe"), &severe);
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "min_score");
     if (cJSON_IsNumber(ms))
         min_score = ms->valuedouble;
@@ -295,6 +296,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->long_duration = any_cue(low, &long_duration);
         out->mild = any_cue(low, &mild);
         out->personal = any_cue(low, &personal);
+        out->severe = any_cue(low, &severe);
         free(low);
     }
     for (size_t i = 0; i < n_ids; i++) {

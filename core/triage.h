@@ -27,6 +27,7 @@ typedef struct triage {
     char reason[600];      /* that sentence */
     int long_duration;     /* the question says it has gone on for weeks or more */
     int mild;              /* the question says it is mild or minor */
+    int severe;            /* the question says it is severe or getting worse */
     int personal;          /* someone describes what is happening to them or another person */
 } triage_t;
 

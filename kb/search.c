@@ -37,7 +37,7 @@
 /* Section rows read in the one pass (see the file comment). */
 #define SECTION_ROW_BUDGET 1500
 /* Candidates rescored with every word on a large store. */
-#define RESCORE_TOP 30
+#define RESCORE_TOP 60
 #endif
 
 /* Weights of the evidence. Name boosts keep the scale the engine reads as
@@ -57,7 +57,7 @@ static double tune(const char *name, double def)
     return v ? atof(v) : def;
 }
 #define SECTION_ROW_BUDGET ((long)tune("SECTION_ROW_BUDGET", 1500))
-#define RESCORE_TOP ((size_t)tune("RESCORE_TOP", 30))
+#define RESCORE_TOP ((size_t)tune("RESCORE_TOP", 60))
 #define W_NAMES tune("W_NAMES", 1.0)
 #define W_SECTION tune("W_SECTION", 1.5)
 #define W_SECTION_REST tune("W_SECTION_REST", 0.15)

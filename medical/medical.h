@@ -318,7 +318,12 @@ typedef struct med_interpret_opts {
 
 /* One reading as JSON ({"kind","label","value",...,"category","source"}),
  * the element of the "readings" array and of the engine's measurements[].
- * Caller frees with cJSON_Delete(); NULL only when out of memory. */
+ * Caller frees with cJSON_Delete(); NULL only when out of memory. Strings
+ * that come from the data files (labels, sources, ranges) and all keys are
+ * cJSON references to read-only process-lifetime memory (no copies, for
+ * speed): cJSON_Delete, cJSON_Print and cJSON_Duplicate handle them; do
+ * not change them in place with cJSON_SetValuestring (it refuses). The
+ * same holds for medical_interpret_json(). */
 cJSON *medical_reading_json(const med_reading_t *r);
 
 /* The whole interpretation: readings, per-kind series statistics, patterns,

@@ -441,12 +441,19 @@ static int rule_any_category(const med_series_t *s, const cJSON *rule, med_kind_
     if (sustained && (n < (size_t)num_at(rule, "min_count", 3) ||
                       (double)n / (double)total < num_at(rule, "min_share", 0.5)))
         return MUSE_OK;
-    kv_t vars[12];
+    kv_t vars[14];
     size_t nv = 0;
     set_var(vars, &nv, "n", "%zu", n);
     set_var(vars, &nv, "total", "%zu", total);
     set_var(vars, &nv, "list", "%s", list);
     set_var(vars, &nv, "was_were", "%s", n == 1 ? "was" : "were");
+    const char *noun = str_at(rule, "noun");
+    if (n == total && n == 1)
+        set_var(vars, &nv, "count_phrase", "Your %s reading", noun);
+    else if (n == total)
+        set_var(vars, &nv, "count_phrase", "All %zu of your %s readings", n, noun);
+    else
+        set_var(vars, &nv, "count_phrase", "%zu of your %zu %s readings", n, total, noun);
     set_var(vars, &nv, "share", "%.0f%%", 100.0 * (double)n / (double)total);
     set_var(vars, &nv, "label", "%s", kd->label);
     if (k == MED_BP)

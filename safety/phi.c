@@ -279,7 +279,9 @@ int sf_load_phi(safety_t *s, muse_error_t *err)
               {"context", &s->person_context},
               {"after", &s->person_after},
               {"token", &s->name_token},
-              {"eponym", &s->eponym}};
+              {"eponym", &s->eponym},
+              {"surname_suffix", &s->surname_suffix},
+              {"org", &s->person_org}};
     for (size_t i = 0; i < sizeof pp / sizeof pp[0]; i++) {
         char where[64];
         snprintf(where, sizeof where, "phi.json: person.%s", pp[i].key);
@@ -524,17 +526,30 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
         while (hi > lo && v[hi - 1].allcaps && v[hi - 1].e - v[hi - 1].s > 3)
             hi--;
         if (lo < hi) {
-            int any_first = 0, any_last = 0, all_common = 1;
+            int any_first = 0, any_last = 0, all_common = 1, n_common = 0, org = 0;
             for (size_t k = lo; k < hi; k++) {
                 if (v[k].initial || v[k].allcaps)
                     continue;
                 int f = tok_in(&s->first_names, t, &v[k]);
-                int l = tok_in(&s->last_names, t, &v[k]);
+                /* A surname is known, or has a surname's ending ("-ova",
+                 * "-sson", "-wicz"): names come from every language. */
+                int l = tok_in(&s->last_names, t, &v[k]) ||
+                        (s->surname_suffix &&
+                         pcre2_match(s->surname_suffix, (PCRE2_SPTR)t, v[k].e, v[k].s,
+                                     PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
+                                     NULL) >= 0);
                 int cm = tok_in(&s->common_words, t, &v[k]);
                 any_first |= f && (!cm || k > lo || !at_sentence_start(t, v[k].s));
                 any_last |= l && !cm;
+                n_common += cm && !f && !l;
                 if (!cm)
                     all_common = 0;
+                /* "Acme Holdings", "Marina Street": organisations and places. */
+                if (s->person_org &&
+                    pcre2_match(s->person_org, (PCRE2_SPTR)t, v[k].e, v[k].s,
+                                PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
+                                NULL) >= 0)
+                    org = 1;
             }
             size_t names = 0;
             for (size_t k = lo; k < hi; k++)
@@ -543,11 +558,20 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
             if (s->eponym)
                 eponym = pcre2_match(s->eponym, (PCRE2_SPTR)t, len, v[hi - 1].e,
                                      PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0;
+            /* "the Davis Group": an article before the run makes it a thing. */
+            int the = v[lo].s >= 4 && (t[v[lo].s - 4] | 0x20) == 't' &&
+                      (t[v[lo].s - 3] | 0x20) == 'h' && (t[v[lo].s - 2] | 0x20) == 'e' &&
+                      t[v[lo].s - 1] == ' ' && (v[lo].s == 4 || !((t[v[lo].s - 5] | 0x20) >= 'a' &&
+                                                                 (t[v[lo].s - 5] | 0x20) <= 'z'));
             int single_last = names == 1 && any_last && !any_first &&
                               !at_sentence_start(t, v[lo].s);
-            int person = !eponym && names > 0 &&
-                         (titled || (any_first && (names >= 2 || !all_common)) ||
-                          (names >= 2 && any_last && !all_common) || single_last);
+            /* Two or more capitalised words, none of them ordinary English:
+             * "Krisztián Szöllösy", "Tomomi Nishiyama". */
+            int unknown_run = names >= 2 && n_common == 0 && !org;
+            int person = !eponym && names > 0 && !(the && !titled) &&
+                         (titled || (!org && any_first && (names >= 2 || !all_common)) ||
+                          (!org && names >= 2 && any_last && !all_common) ||
+                          (!org && single_last) || unknown_run);
             if (person && (rc = cand_push(c, "PERSON", v[lo].s, v[hi - 1].e, 2)))
                 break;
         }

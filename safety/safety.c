@@ -415,7 +415,7 @@ void safety_close(safety_t *s)
                            s->present,   s->generic_q,    s->hypo_generic, s->personal,
                            s->info_frame, s->daily,         s->health,       s->greeting,
                            s->injection, s->jailbreak,    s->person_title, s->person_context,
-                           s->person_after, s->name_token, s->eponym,      s->contradict,
+                           s->person_after, s->name_token, s->eponym, s->surname_suffix, s->person_org,      s->contradict,
                            s->dose_amount, s->model_gate};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         pcre2_code_free(codes[i]);

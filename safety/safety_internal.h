@@ -85,7 +85,7 @@ struct safety {
     sf_recognizer_t *recognizers;
     size_t n_recognizers;
     pcre2_code *person_title, *person_context, *person_after, *name_token,
-        *eponym;
+        *eponym, *surname_suffix, *person_org;
     sf_wordset_t first_names, last_names, common_words;
     /* output rails */
     sf_soften_t *soften;

@@ -83,7 +83,9 @@ static int set_cell(viz_table_t *t, colstat_t *st, int c, size_t row, const cJSO
         if (viz_parse_time(v->valuestring, &tm)) {
             col->num[row] = tm;
             st[c].n_time++;
-            if (strlen(v->valuestring) > 10)
+            /* "2024-03-01T00:00:00Z" is a date; a clock time shows only
+             * when some reading has one. */
+            if (fmod(tm, 86400.0) != 0)
                 col->has_clock = 1;
         } else {
             if (!col->str) {

@@ -149,7 +149,7 @@ int viz_render_html(const viz_scene_t *s, const viz_render_opts_t *o, viz_buf_t 
     vb_put(out, (const char *)viz_asset_chart_css, viz_asset_chart_css_len);
     vb_puts(out, "</style>\n</head>\n<body>\n<main>\n");
     vb_printf(out, "<figure class=\"muse-figure\" id=\"%s-figure\" data-prefix=\"%s\">\n", pre, pre);
-    vb_puts(out, "<figcaption><h1>");
+    vb_puts(out, "<figcaption><h1 class=\"muse-sr\">");
     vb_put_xml(out, title);
     vb_puts(out, "</h1><p>");
     vb_put_xml(out, viz_scene_summary(s));

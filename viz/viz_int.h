@@ -228,6 +228,7 @@ typedef struct viz_scale {
     double step;             /* linear step; time: seconds (month/year steps approximate) */
     viz_tunit_t tunit;
     int tstep;               /* time: count of tunit per tick */
+    int dates_only;          /* time: the data has no clock times: ticks of a day or more */
     int decimals;
 } viz_scale_t;
 

@@ -555,6 +555,20 @@ static void axis_domain(lay_t *L, const viz_panel_t *pn, int is_x, axis_t *ax)
         ax->finite = s->ncats > 0;
         return;
     }
+    if (s->type == VIZ_SCALE_TIME) {
+        /* Dates without clock times get day ticks, never "12:00". */
+        int fields = 0, clock = 0;
+        for (size_t i = 0; i < pn->nlayers; i++) {
+            const viz_layer_t *l = &pn->layers[i];
+            const viz_chan_t *chs[2] = {is_x ? &l->x : &l->y, is_x ? &l->x2 : &l->y2};
+            for (int k = 0; k < 2; k++)
+                if (chs[k]->kind == VIZ_CH_FIELD && chs[k]->col >= 0 && ltable(L, l)) {
+                    fields++;
+                    clock |= ltable(L, l)->cols[chs[k]->col].has_clock;
+                }
+        }
+        s->dates_only = fields > 0 && !clock;
+    }
     /* Bars on a continuous x need half a bar of room at each end. */
     double bar_pad = is_x ? bar_gap(L, pn) / 2 : 0;
     if (bar_pad > 0 && isfinite(lo) && !as->has_domain) {

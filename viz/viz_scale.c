@@ -285,6 +285,10 @@ static int time_ticks(viz_scale_t *s, int target)
 {
     double span = s->d1 - s->d0;
     viz_time_unit(span, target, &s->tunit, &s->tstep);
+    if (s->dates_only && s->tunit < VIZ_TU_DAY) {
+        s->tunit = VIZ_TU_DAY;
+        s->tstep = 1;
+    }
     s->step = span;   /* not used for time */
     double t = floor_to_unit(s->d0, s->tunit, s->tstep);
     if (t < s->d0 - 1e-6)

@@ -53,6 +53,7 @@ static void test_hypothetical(void **state)
     expect("I have diabetes", "diabetes", 0, 0);
     expect("I have diabetes. What if I get a fever?", "diabetes", 0, 0);
     expect("I have diabetes. What if I get a fever?", "fever", 0, 1);
+    expect("denies fever, what if I had diabetes", "diabetes", 0, 1);
 }
 
 static void test_through_store(void **state)

@@ -136,7 +136,7 @@ static void test_patterns_crisis_and_sustained(void **state)
     assert_non_null(c);
     assert_string_equal(c->severity, "urgent");
     assert_non_null(strstr(c->explanation, "185/110"));
-    assert_non_null(strstr(c->explanation, "1 of your 10"));
+    assert_non_null(strstr(c->explanation, "1 of your 10 blood pressure readings (185/110) was"));
     const med_pattern_t *st2 = find(&p, "sustained_stage2", MED_BP);
     assert_non_null(st2);
     assert_non_null(strstr(st2->explanation, "8 of your 10"));

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_util import Server  # noqa: E402
 

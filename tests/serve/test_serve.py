@@ -15,6 +15,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_util import SOURCE_ROOT, Server, run_muse  # noqa: E402
 
@@ -442,10 +443,17 @@ class HealthMetricsLog(unittest.TestCase):
     def test_metrics_count_requests_and_verdicts(self):
         SRV.request("POST", "/v1/ask", body={"question": "I want to kill myself"})
         SRV.request("GET", "/nope")
-        st, h, raw = SRV.request("GET", "/metrics")
-        self.assertEqual(st, 200)
+        # A request is counted when its connection is done with it, a moment
+        # after the client has the answer: poll briefly.
+        deadline = time.monotonic() + 10
+        while True:
+            st, h, raw = SRV.request("GET", "/metrics")
+            self.assertEqual(st, 200)
+            text = raw.decode()
+            if 'route="other",status="404"' in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.assertTrue(h["content-type"].startswith("text/plain"))
-        text = raw.decode()
 
         def value(pattern):
             m = re.search("^" + pattern + r" (\d+(?:\.\d+)?)$", text, re.M)
@@ -464,8 +472,11 @@ class HealthMetricsLog(unittest.TestCase):
         marker = "zanzibarquokka"
         SRV.request("POST", "/v1/ask", body={"question": "My name is " + marker + " and my chest hurts"})
         SRV.request("GET", "/v1/kb/search?q=" + marker)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10   # logged once the connection is done with it
         log = SRV.stderr()
+        while "GET /v1/kb/search 200" not in log and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log = SRV.stderr()
         self.assertNotIn(marker, log)
         self.assertRegex(log, r"muse\[access\]: POST /v1/ask 200 [\d.]+ms \d+B")
         self.assertRegex(log, r"muse\[access\]: GET /v1/kb/search 200 ")

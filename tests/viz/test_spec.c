@@ -171,6 +171,30 @@ static void test_unsorted_times(void **state)
     viz_chart_free(c);
 }
 
+/* Midnight times from a date-only source ("...T00:00:00Z", as the engine
+ * writes a weekday reading) are dates: day ticks, no "12:00", no clock in
+ * the tooltip. */
+static void test_dates_only(void **state)
+{
+    (void)state;
+    viz_chart_t *c = vt_chart("{\"data\":[{\"t\":\"2024-11-23T00:00:00Z\",\"v\":142},{\"t\":\"2024-11-24T00:00:00Z\",\"v\":138},"
+                              "{\"t\":\"2024-11-26T00:00:00Z\",\"v\":135}],"
+                              "\"layers\":[{\"mark\":\"line\",\"encoding\":{\"x\":{\"field\":\"t\"},\"y\":{\"field\":\"v\"}}}]}");
+    viz_scene_t *s = vt_scene(c, NULL);
+    size_t ticks = 0;
+    for (size_t i = 0; i < viz_scene_count(s); i++) {
+        const viz_prim_t *p = viz_scene_prim(s, i);
+        if (p->kind == VIZ_PRIM_TEXT && p->role == VIZ_ROLE_TICK_LABEL && strstr(p->text, "Nov")) {
+            ticks++;
+            assert_null(strchr(p->text, ':'));
+        }
+    }
+    assert_true(ticks >= 2);
+    assert_non_null(strstr(viz_scene_datum(s, 0)->label, "Nov 23, 2024\n"));
+    viz_scene_free(s);
+    viz_chart_free(c);
+}
+
 static void test_single_point_and_columns(void **state)
 {
     (void)state;
@@ -270,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_missing_values),
         cmocka_unit_test(test_unsorted_times),
+        cmocka_unit_test(test_dates_only),
         cmocka_unit_test(test_single_point_and_columns),
         cmocka_unit_test(test_color_split_and_annotations),
         cmocka_unit_test(test_text_cleaning),
