@@ -18,9 +18,11 @@
  * that have it.
  *
  * The section index is read in one pass when the question's words are rare
- * enough; on a large store, common words are left out of that pass and only
- * used to rescore the best candidates, each a rowid-range lookup (an entry's
- * sections are one rowid range), which keeps the time bounded. */
+ * enough; on a large store, common words are left out of that pass (which
+ * also stops after a fixed number of rows) and only used to rescore the best
+ * candidates from their own text, which keeps the time bounded. BM25 takes
+ * document frequencies from the vocabulary table rather than from FTS5's
+ * bm25(), which reads each phrase's whole doclist on every query. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -597,14 +599,13 @@ done:
 
 /* ---- evidence ---- */
 
-static int add_mentions(kb_t *kb, const query_t *q, const char *text, cands_t *c, int pass, muse_error_t *err)
+static int add_mentions(kb_t *kb, const char *text, cands_t *c, int pass, muse_error_t *err)
 {
     kb_mentions_t men;
     sqlite3_int64 *ns = NULL;
     int rc = find_mentions(kb, text, &men, &ns, err);
     if (rc != MUSE_OK)
         return rc;
-    (void)q;
     size_t first = (size_t)-1;
     for (size_t k = 0; k < men.n; k++)
         if (men.v[k].start < first)
@@ -926,8 +927,8 @@ int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits
 #endif
 
     /* 1. Names said in full: in the question as typed, and as corrected. */
-    if ((rc = add_mentions(kb, &q, query, &c, 0, err)) != MUSE_OK ||
-        (q.n_corrected && (rc = add_mentions(kb, &q, q.corrected, &c, 1, err)) != MUSE_OK))
+    if ((rc = add_mentions(kb, query, &c, 0, err)) != MUSE_OK ||
+        (q.n_corrected && (rc = add_mentions(kb, q.corrected, &c, 1, err)) != MUSE_OK))
         goto done;
 
     if (q.np > 0) {

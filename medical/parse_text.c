@@ -371,7 +371,7 @@ static int grp(const PCRE2_SIZE *ov, int i, size_t *s, size_t *e)
 
 static int grp_int(const char *text, const PCRE2_SIZE *ov, int i, int *out)
 {
-    size_t s, e;
+    size_t s = 0, e = 0;
     if (!grp(ov, i, &s, &e) || e == s || e - s > 9)
         return 0;
     int v = 0;
@@ -430,7 +430,7 @@ static int tok_from_match(const char *text, const char *mark, const PCRE2_SIZE *
                           tok_t *t)
 {
     int a, b, c;
-    size_t s, e;
+    size_t s = 0, e = 0;
     if (strcmp(mark, "iso") == 0) {
         if (!grp_int(text, ov, 1, &a) || !grp_int(text, ov, 2, &b) || !grp_int(text, ov, 3, &c) ||
             !med_valid_date(a, b, c))

@@ -408,6 +408,15 @@ static int tok_in(const sf_wordset_t *ws, const char *t, const tok_t *k)
     return sf_wordset_has(ws, t + k->s, e - k->s);
 }
 
+/* Ordinary English, plurals included ("Dimensions" is "dimension"+s). */
+static int tok_common(const safety_t *s, const char *t, const tok_t *k)
+{
+    if (tok_in(&s->common_words, t, k))
+        return 1;
+    size_t n = k->e - k->s;
+    return n > 4 && (t[k->e - 1] == 's') && sf_wordset_has(&s->common_words, t + k->s, n - 1);
+}
+
 static int at_sentence_start(const char *t, size_t s)
 {
     while (s > 0 && (t[s - 1] == ' ' || t[s - 1] == '\t' || t[s - 1] == '"' || t[s - 1] == '('))
@@ -538,7 +547,7 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
                          pcre2_match(s->surname_suffix, (PCRE2_SPTR)t, v[k].e, v[k].s,
                                      PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
                                      NULL) >= 0);
-                int cm = tok_in(&s->common_words, t, &v[k]);
+                int cm = tok_common(s, t, &v[k]);
                 any_first |= f && (!cm || k > lo || !at_sentence_start(t, v[k].s));
                 any_last |= l && !cm;
                 n_common += cm && !f && !l;

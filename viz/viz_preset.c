@@ -705,7 +705,7 @@ static int preset_bp_category(const preset_in_t *in, cJSON *out, muse_error_t *e
     if (!rows)
         return muse_err(err, MUSE_ENOMEM, "out of memory");
     for (const cJSON *row = in->data->child; row; row = row->next, i++) {
-        double s, d;
+        double s = NAN, d = NAN;
         int hs = row_num(row, i, "systolic", 1, &s, err);
         int hd = hs > 0 ? row_num(row, i, "diastolic", 1, &d, err) : hs;
         if (hs < 0 || hd < 0) {
@@ -1135,7 +1135,7 @@ static int preset_gauge(const preset_in_t *in, cJSON *out, int risk, muse_error_
     double value = NAN;
     size_t i = 0;
     for (const cJSON *row = in->data->child; row; row = row->next, i++) {
-        double v;
+        double v = NAN;
         int h = row_num(row, i, "value", 1, &v, err);
         if (h < 0)
             return err ? err->code : MUSE_EINVAL;
@@ -1215,7 +1215,7 @@ static int preset_lab_panel(const preset_in_t *in, cJSON *out, muse_error_t *err
             vb_free(&sum);
             return muse_err(err, MUSE_EINVAL, "data[%d].kind: missing (\"a1c\", \"glucose\", \"ldl\", ...)", i);
         }
-        double v;
+        double v = NAN;
         int h = row_num(row, (size_t)i, "value", 1, &v, err);
         if (h < 0) {
             vb_free(&sum);
@@ -1363,7 +1363,7 @@ static int read_tv(const preset_in_t *in, tv_t **out, size_t *n, size_t *missing
     size_t m = 0, timed = 0, i = 0;
     *missing = 0;
     for (const cJSON *row = in->data->child; row; row = row->next, i++) {
-        double val, t = NAN;
+        double val = NAN, t = NAN;
         int h = row_num(row, i, "value", 0, &val, err);
         int ht = h >= 0 ? row_time(row, i, &t, err) : h;
         if (h < 0 || ht < 0) {

@@ -26,6 +26,14 @@
 
 #include "viz/report/report.h"
 
+/* Under ASan: fontconfig's configuration and cairo's font caches live until
+ * exit by design (tests/report/lsan.supp says the same for the CLI test). */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:FcInit\nleak:FcConfig\nleak:viz_text_width\n";
+}
+
 static char *fixture(const char *name)
 {
     const char *root = getenv("MUSE_SOURCE_ROOT");

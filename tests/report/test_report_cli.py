@@ -27,6 +27,9 @@ def env():
     e["SOURCE_DATE_EPOCH"] = EPOCH
     e["TZ"] = "UTC"
     e.pop("MUSE_REPORT_PASSWORD", None)
+    # Under ASan: fontconfig's and cairo's caches live until exit by design.
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
+    e["LSAN_OPTIONS"] = (e["LSAN_OPTIONS"] + ":" if e.get("LSAN_OPTIONS") else "") + "suppressions=" + supp
     return e
 
 
