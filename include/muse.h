@@ -109,6 +109,48 @@ MUSE_API int muse_chart_render(muse_t *m, const char *spec_json, const char *for
 MUSE_API int muse_interpret_json(muse_t *m, const char *data, size_t len, const char *input_format,
                                  char **json_out, muse_error_t *err);
 
+/* Answers a question as a struct: a read-only view of the answer object.
+ * Every pointer in it (strings and arrays) is owned by the answer and valid
+ * until muse_answer_free(*out); the caller frees nothing else. */
+typedef struct muse_answer_section {
+    const char *heading;
+    const char *text;
+    const char *const *citations;   /* ids of sources[] this section comes from */
+    size_t n_citations;
+} muse_answer_section_t;
+
+typedef struct muse_answer_source {
+    const char *id;
+    const char *title;
+    const char *kind;               /* condition, ..., guideline_range */
+    const char *review_status;      /* draft, reviewed, published_guideline */
+    const char *url;                /* the first reference's URL, or NULL */
+} muse_answer_source_t;
+
+typedef struct muse_answer {
+    const char *json;               /* the whole answer object (docs/answer.md) */
+    const char *mode;               /* the mode that ran */
+    const char *verdict;            /* allow, emergency, crisis, refuse, redirect */
+    const char *summary;            /* for an emergency: what to do now */
+    const char *seek_care;          /* emergency, urgent, routine, self_care */
+    const char *seek_care_reason;
+    const char *disclaimer;
+    const muse_answer_section_t *sections;
+    size_t n_sections;
+    const muse_answer_source_t *sources;
+    size_t n_sources;
+    const char *const *follow_up_questions;
+    size_t n_follow_up_questions;
+    const char *const *charts;      /* chart specs as JSON text, for muse_chart_render() */
+    size_t n_charts;
+    double latency_ms;
+} muse_answer_t;
+
+MUSE_API int muse_ask(muse_t *m, const char *question, const muse_ask_options_t *o,
+                      muse_answer_t **out, muse_error_t *err);
+/* NULL is a no-op. */
+MUSE_API void muse_answer_free(muse_answer_t *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,6 +94,7 @@ typedef struct kb_word_slot {
     long df;      /* change in the number of sections holding the word */
     long name;    /* change in the number of entries whose names hold it */
     unsigned long stamp;   /* the text that last counted it (kb_wordmap_add_once) */
+    uint64_t hash;         /* of word, so probes rarely compare strings */
 } kb_word_slot_t;
 
 typedef struct kb_wordmap {

@@ -272,7 +272,7 @@ static int wordmap_grow(kb_wordmap_t *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->v[i].word)
             continue;
-        size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, m->v[i].word, strlen(m->v[i].word)) & (cap - 1);
+        size_t h = (size_t)m->v[i].hash & (cap - 1);
         while (v[h].word)
             h = (h + 1) & (cap - 1);
         v[h] = m->v[i];
@@ -292,13 +292,15 @@ int kb_wordmap_add_once(kb_wordmap_t *m, const char *word, long delta, long name
 {
     if ((m->n + 1) * 2 > m->cap && wordmap_grow(m) != MUSE_OK)
         return MUSE_ENOMEM;
-    size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, word, strlen(word)) & (m->cap - 1);
-    while (m->v[h].word && strcmp(m->v[h].word, word) != 0)
+    uint64_t hash = kb_fnv1a(KB_FNV_SEED, word, strlen(word));
+    size_t h = (size_t)hash & (m->cap - 1);
+    while (m->v[h].word && (m->v[h].hash != hash || strcmp(m->v[h].word, word) != 0))
         h = (h + 1) & (m->cap - 1);
     kb_word_slot_t *s = &m->v[h];
     if (!s->word) {
         if (!(s->word = strdup(word)))
             return MUSE_ENOMEM;
+        s->hash = hash;
         m->n++;
     } else if (stamp && s->stamp == stamp) {
         return MUSE_OK;   /* already counted for this text */
@@ -313,9 +315,10 @@ kb_word_slot_t *kb_wordmap_find(const kb_wordmap_t *m, const char *word)
 {
     if (!m->cap)
         return NULL;
-    size_t h = (size_t)kb_fnv1a(KB_FNV_SEED, word, strlen(word)) & (m->cap - 1);
+    uint64_t hash = kb_fnv1a(KB_FNV_SEED, word, strlen(word));
+    size_t h = (size_t)hash & (m->cap - 1);
     while (m->v[h].word) {
-        if (strcmp(m->v[h].word, word) == 0)
+        if (m->v[h].hash == hash && strcmp(m->v[h].word, word) == 0)
             return &m->v[h];
         h = (h + 1) & (m->cap - 1);
     }

@@ -1555,6 +1555,9 @@ static int preset_glucose_profile(const preset_in_t *in, cJSON *out, muse_error_
     for (int i = 0; i < b.n; i++)
         cJSON_AddItemToArray(layers, band_layer("y", &b.v[i], b.max_level, b.v[i].label, "right"));
     cJSON *line = series_layer("line", "Glucose", "value", viz_okabe_ito[0], "mg/dL", by_time, 2);
+    /* A sensor's every-5-minute readings read as a curve; markers only for
+     * a few finger-stick readings. */
+    cJSON_AddBoolToObject(line, "point", n <= 48);
     cJSON *tips = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(line, "encoding"), "tooltip");
     cJSON_AddItemToArray(tips, tip("time", by_time ? "Time" : "Reading", NULL));
     cJSON_AddItemToArray(tips, tip("value", "Glucose", "mg/dL"));

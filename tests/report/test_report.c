@@ -31,7 +31,7 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
-    return "leak:FcInit\nleak:FcConfig\nleak:viz_text_width\n";
+    return "leak:libfontconfig.so\n";
 }
 
 static char *fixture(const char *name)
