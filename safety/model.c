@@ -1,8 +1,10 @@
 /* A small learned backstop for the harmful-request rules: logistic
  * regression over hashed word uni- and bigrams. The weights are data
- * (safety/data/classifier.json), trained by scripts/train_safety_classifier.py
- * on the project's own written examples (tests/safety/data/train.tsv), never
- * on the evaluation sets. Hashing keeps the model a flat array with no
+ * (safety/data/classifier.json), trained by safety/train_classifier.py on the
+ * project's own written examples (tests/safety/data/train.tsv, written by
+ * tests/safety/data/make_train.py), never on the evaluation sets. It only
+ * scores text that no rule flagged and that rules.json's classifier_gate calls
+ * a request. Hashing keeps the model a flat array with no
  * vocabulary to ship; FNV-1a is stable across platforms, so the script and
  * this file agree on every bucket. A file without weights disables the model. */
 #include <stdlib.h>
