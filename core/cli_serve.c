@@ -37,7 +37,7 @@ static const char USAGE[] =
 static const server_api_t API = {
     .chart = muse_chart_render,
     .interpret = muse_interpret_json,
-    .report = NULL,   /* issue 8: PDF reports */
+    .report = muse_report,
 };
 
 int cli_serve(int argc, char **argv, cli_ctx_t *ctx)

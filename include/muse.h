@@ -151,6 +151,14 @@ MUSE_API int muse_ask(muse_t *m, const char *question, const muse_ask_options_t 
 /* NULL is a no-op. */
 MUSE_API void muse_answer_free(muse_answer_t *a);
 
+/* A report from readings (file bytes or text; input_format as for
+ * muse_interpret_json): output_format "pdf" gives the PDF document, "json" a
+ * summary of the same findings (docs/report.md). *out is freed with
+ * muse_free(), *out_len its size in bytes. */
+MUSE_API int muse_report(muse_t *m, const char *data, size_t len, const char *input_format,
+                         const char *output_format, unsigned char **out, size_t *out_len,
+                         muse_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -523,7 +523,8 @@ static int tok_from_match(const char *text, const char *mark, const PCRE2_SIZE *
             return 0;
         if (grp(ov, 2, &s, &e) && !grp_int(text, ov, 2, &mm))
             return 0;
-        grp(ov, 3, &s, &e);
+        if (!grp(ov, 3, &s, &e))
+            return 0;
         if (mm > 59)
             return 0;
         t->has_tod = 1;
@@ -542,7 +543,8 @@ static int tok_from_match(const char *text, const char *mark, const PCRE2_SIZE *
             {"morning", 8 * 60}, {"afternoon", 14 * 60}, {"evening", 19 * 60}, {"night", 22 * 60},
             {"bedtime", 22 * 60}, {"noon", 12 * 60}, {"midnight", 0},
         };
-        grp(ov, 1, &s, &e);
+        if (!grp(ov, 1, &s, &e))
+            return 0;
         for (size_t i = 0; i < sizeof words / sizeof *words; i++)
             if (med_strnieq(text + s, words[i].w, strlen(words[i].w))) {
                 t->has_tod = 1;
@@ -553,7 +555,8 @@ static int tok_from_match(const char *text, const char *mark, const PCRE2_SIZE *
         return 0;
     }
     if (strcmp(mark, "rel") == 0) {
-        grp(ov, 1, &s, &e);
+        if (!grp(ov, 1, &s, &e) || e - s < 3)
+            return 0;
         t->has_date = 1;
         t->inferred = 1;
         t->day = ref_day - (tolower((unsigned char)text[s]) == 'y');

@@ -341,9 +341,10 @@ static void test_period(void **state)
 static void test_buffer_and_several_inputs(void **state)
 {
     (void)state;
-    static const char csv[] = "time,kind,value,unit\n"
-                              "2026-03-03T08:00,glucose,5.4,mmol/L\n"
-                              "2026-03-04T08:00,glucose,97,mg/dL\n";
+    static const char csv[] = "time,kind,value,value2,unit\n"
+                              "2026-03-03T08:00,glucose,5.4,,mmol/L\n"
+                              "2026-03-04T08:00,glucose,97,,mg/dL\n"
+                              "2026-03-09T08:00,bp,150,95,mm[Hg]\n";
     report_t *r = NULL;
     muse_error_t err = {0};
     assert_int_equal(report_new(NULL, &r, &err), MUSE_OK);
@@ -353,14 +354,17 @@ static void test_buffer_and_several_inputs(void **state)
     cJSON *s = summary(r);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "inputs")), 2);
     assert_int_equal((int)num(measure(s, "glucose"), "count"), 2);
-    assert_int_equal((int)num(measure(s, "bp"), "count"), 14);
+    assert_int_equal((int)num(measure(s, "bp"), "count"), 15);
     cJSON_Delete(s);
     char *html = NULL;
     size_t len = 0;
     assert_int_equal(report_html(r, &html, &len, &err), MUSE_OK);
     assert_int_equal(strlen(html), len);
-    /* Each reading says which input it came from when there are several. */
+    /* A reading says which input it came from when its measure's readings
+     * came from several; glucose came from one. */
     assert_non_null(strstr(html, "from upload.csv"));
+    assert_non_null(strstr(html, "from bp_week.csv"));
+    assert_null(strstr(html, "97</td><td>Normal</td><td>from"));
     free(html);
     report_free(r);
 }

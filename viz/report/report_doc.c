@@ -477,7 +477,11 @@ static int readings_table(const report_t *r, rp_doc_t *d, const rp_measure_t *m)
 {
     int e = 0;
     int bp = m->kind == MED_BP;
-    int multi = r->n_inputs > 1;
+    /* Say where each reading came from only when this measure's readings
+     * came from more than one file. */
+    int multi = 0;
+    for (size_t j = 1; j < m->n && !multi; j++)
+        multi = r->sel_input[m->idx[j]] != r->sel_input[m->idx[0]];
     if (m->n <= r->table_max_rows) {
         int any_note = 0, any_pulse = 0;
         for (size_t j = 0; j < m->n; j++) {
