@@ -684,68 +684,6 @@ typedef struct chosen {
     const passage_t *p;
 } chosen_t;
 
-static void describe_interval(const cJSON *iv, const char *comp, char *out, size_t cap)
-{
-    out[0] = '\0';
-    const cJSON *ge = cJSON_GetObjectItemCaseSensitive(iv, "ge");
-    const cJSON *gt = cJSON_GetObjectItemCaseSensitive(iv, "gt");
-    const cJSON *le = cJSON_GetObjectItemCaseSensitive(iv, "le");
-    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(iv, "lt");
-    const char *c = comp ? comp : "";
-    const char *sp = comp ? " " : "";
-    if ((ge || gt) && (le || lt))
-        snprintf(out, cap, "%s%s%g%s to %s%g", c, sp, ge ? ge->valuedouble : gt->valuedouble,
-                 gt ? " (exclusive)" : "", lt ? "under " : "", le ? le->valuedouble : lt->valuedouble);
-    else if (ge)
-        snprintf(out, cap, "%s%s%g or higher", c, sp, ge->valuedouble);
-    else if (gt)
-        snprintf(out, cap, "%s%sabove %g", c, sp, gt->valuedouble);
-    else if (lt)
-        snprintf(out, cap, "%s%sunder %g", c, sp, lt->valuedouble);
-    else if (le)
-        snprintf(out, cap, "%s%s%g or lower", c, sp, le->valuedouble);
-}
-
-/* "systolic 140 to 180 or diastolic 90 to 120", from the ranges data. */
-static void describe_category(med_kind_t kind, const char *cat_id, char *out, size_t cap)
-{
-    out[0] = '\0';
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(medical_ranges(), "measures"), medical_kind_name(kind));
-    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(m, "categories");
-    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cats) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-        if (!cJSON_IsString(id) || strcmp(id->valuestring, cat_id) != 0)
-            continue;
-        size_t off = 0;
-        if (cJSON_IsArray(comps)) {
-            const cJSON *comp;
-            int k = 0;
-            cJSON_ArrayForEach(comp, comps) {
-                const cJSON *iv = cJSON_GetObjectItemCaseSensitive(c, comp->valuestring);
-                if (!iv)
-                    continue;
-                char part[128];
-                describe_interval(iv, comp->valuestring, part, sizeof part);
-                off += (size_t)snprintf(out + off, off < cap ? cap - off : 0, "%s%s", k++ ? " or " : "", part);
-            }
-        } else {
-            describe_interval(cJSON_GetObjectItemCaseSensitive(c, "value"), NULL, out, cap);
-        }
-        return;
-    }
-}
-
-static void format_reading(const med_reading_t *rd, char *out, size_t cap)
-{
-    if (rd->kind == MED_BP)
-        snprintf(out, cap, "%.0f/%.0f mmHg", rd->value, rd->value2);
-    else
-        snprintf(out, cap, "%g %s", round(rd->value * 10) / 10, medical_kind_unit(rd->kind));
-}
-
 static const char *range_source_id(med_kind_t k, char *buf, size_t cap)
 {
     snprintf(buf, cap, "range:%s", medical_kind_name(k));
@@ -766,19 +704,15 @@ static int interpret_readings(run_t *r, cJSON *root, cJSON *sections, cJSON *sou
     char cite[64] = "";
     for (size_t i = 0; i < r->rd.n; i++) {
         const med_reading_t *rd = &r->rd.v[i];
-        char val[64];
-        format_reading(rd, val, sizeof val);
-        cJSON *mj = cJSON_CreateObject();
-        cJSON_AddStringToObject(mj, "kind", medical_kind_name(rd->kind));
-        cJSON_AddNumberToObject(mj, "value", rd->value);
-        if (rd->kind == MED_BP)
-            cJSON_AddNumberToObject(mj, "value2", rd->value2);
-        cJSON_AddStringToObject(mj, "unit", medical_kind_unit(rd->kind));
-        cJSON_AddStringToObject(mj, "text", val);
-        if (rd->note[0])
-            cJSON_AddStringToObject(mj, "note", rd->note);
-        cJSON_AddBoolToObject(mj, "implausible", rd->implausible);
+        /* The medical module's own view of the reading (value, display,
+         * category with its range and population, source), as `muse
+         * interpret` gives it. */
+        cJSON *mj = medical_reading_json(rd);
+        if (!mj)
+            continue;
         cJSON_AddItemToArray(meas, mj);
+        const char *val = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mj, "display"));
+        val = val ? val : "";
         if (rd->kind == MED_BP)
             n_bp++;
         if (rd->implausible) {
@@ -790,11 +724,6 @@ static int interpret_readings(run_t *r, cJSON *root, cJSON *sections, cJSON *sou
         med_class_t c;
         if (medical_classify(rd, &c, NULL) != MUSE_OK)
             continue;
-        cJSON *cj = cJSON_AddObjectToObject(mj, "category");
-        cJSON_AddStringToObject(cj, "id", c.id);
-        cJSON_AddStringToObject(cj, "label", c.label);
-        cJSON_AddNumberToObject(cj, "level", c.level);
-        cJSON_AddStringToObject(cj, "source", c.source);
         char rid[48];
         range_source_id(rd->kind, rid, sizeof rid);
         snprintf(cite, sizeof cite, "%s", rid);
@@ -818,12 +747,12 @@ static int interpret_readings(run_t *r, cJSON *root, cJSON *sections, cJSON *sou
         }
         /* One sentence per reading for a handful; a series is summarised. */
         if (r->rd.n <= 3) {
-            char range[256];
-            describe_category(rd->kind, c.id, range, sizeof range);
+            const char *range = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(mj, "category"), "range"));
             off += (size_t)snprintf(text + off, off < sizeof text ? sizeof text - off : 0,
                                     "%s%s %s is in the \"%s\" range%s%s%s.%s%s", off ? " " : "",
                                     rd->kind == MED_BP ? "A blood pressure of" : medical_kind_label(rd->kind),
-                                    val, c.label, range[0] ? " (" : "", range, range[0] ? ")" : "",
+                                    val, c.label, range ? " (" : "", range ? range : "", range ? ")" : "",
                                     rd->assumed_unit ? " " : "", rd->assumed_unit ? rd->note : "");
         }
     }

@@ -136,28 +136,6 @@ const med_cat_t *med_classify_fast(const med_reading_t *r, const char **decided_
     return best;
 }
 
-const cJSON *med_range_measure(med_kind_t k)
-{
-    const med_data_t *d = med_data();
-    if (!d->ok || (unsigned)k >= MED_KIND_COUNT)
-        return NULL;
-    return d->kinds[k].range;
-}
-
-const cJSON *med_categories_for(const med_reading_t *r)
-{
-    const cJSON *m = med_range_measure(r->kind);
-    if (!m)
-        return NULL;
-    if (r->kind == MED_GLUCOSE && r->fasting == 0) {
-        const cJSON *rnd = cJSON_GetObjectItemCaseSensitive(m, "random");
-        const cJSON *cats = cJSON_GetObjectItemCaseSensitive(rnd, "categories");
-        if (cJSON_IsArray(cats))
-            return cats;
-    }
-    return cJSON_GetObjectItemCaseSensitive(m, "categories");
-}
-
 int medical_classify(const med_reading_t *r, med_class_t *out, muse_error_t *err)
 {
     const med_data_t *d;

@@ -151,11 +151,6 @@ int med_catset_compile(med_kind_t k, const med_kind_def_t *kd, const cJSON *cats
 const med_cat_t *med_classify_fast(const med_reading_t *r, const char **decided_by);
 /* The category set a reading is judged against. */
 const med_catset_t *med_catset_for(const med_reading_t *r);
-/* The categories array a reading is judged against (random-glucose ones for
- * a non-fasting glucose); NULL when the kind has no range. */
-const cJSON *med_categories_for(const med_reading_t *r);
-/* Looks a category up by level in the measure's main categories. */
-const cJSON *med_range_measure(med_kind_t k);
 
 /* ---- statistics (stats.c) ---- */
 /* Per-kind statistics of one series, computed on first use: the pattern

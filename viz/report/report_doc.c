@@ -215,13 +215,26 @@ static void span_text(const report_t *r, const rp_measure_t *m, char *out, size_
         snprintf(out, cap, "%.20s – %.20s", a, b);
 }
 
+/* A number (or systolic/diastolic) without its unit: the unit has a column. */
+static void bare_value(med_kind_t k, double v, double v2, char *out, size_t cap)
+{
+    char a[48], b[48];
+    rp_fmt_num(v, rp_decimals(k), a, sizeof a);
+    if (k == MED_BP) {
+        rp_fmt_num(v2, rp_decimals(k), b, sizeof b);
+        snprintf(out, cap, "%.20s/%.20s", a, b);
+    } else {
+        snprintf(out, cap, "%s", a);
+    }
+}
+
 static void average_text(const rp_measure_t *m, char *out, size_t cap)
 {
     if (m->st.n < 2) {
         snprintf(out, cap, "–");
         return;
     }
-    rp_fmt_value(m->kind, m->st.c[0].mean, m->st.n_components > 1 ? m->st.c[1].mean : NAN, out, cap);
+    bare_value(m->kind, m->st.c[0].mean, m->st.n_components > 1 ? m->st.c[1].mean : NAN, out, cap);
 }
 
 static void latest_text(const rp_measure_t *m, char *out, size_t cap)
@@ -230,7 +243,7 @@ static void latest_text(const rp_measure_t *m, char *out, size_t cap)
         snprintf(out, cap, "–");
         return;
     }
-    rp_fmt_value(m->kind, m->latest->value, m->latest->value2, out, cap);
+    bare_value(m->kind, m->latest->value, m->latest->value2, out, cap);
 }
 
 static const cJSON *section_defs(void)
@@ -307,10 +320,11 @@ static int first_page(const report_t *r, rp_doc_t *d)
 
     /* What was measured */
     e |= heading(d, 2, "What was measured", NULL);
-    static const char *const head[] = {"Measure", "Readings", "Dates", "Latest", "Average", "Guideline category"};
-    static const double w[] = {0.18, 0.11, 0.21, 0.15, 0.15, 0.2};
-    static const rb_align_t al[] = {RB_LEFT, RB_RIGHT, RB_LEFT, RB_RIGHT, RB_RIGHT, RB_LEFT};
-    rb_table_t *tb = table(d, 6, head, w, al, NULL);
+    static const char *const head[] = {"Measure", "Unit", "Readings", "Dates", "Latest", "Average",
+                                       "Guideline category"};
+    static const double w[] = {0.19, 0.13, 0.1, 0.16, 0.09, 0.09, 0.24};
+    static const rb_align_t al[] = {RB_LEFT, RB_LEFT, RB_RIGHT, RB_LEFT, RB_RIGHT, RB_RIGHT, RB_LEFT};
+    rb_table_t *tb = table(d, 7, head, w, al, NULL);
     if (!tb)
         return MUSE_ENOMEM;
     rp_buf_t by_avg = {0};
@@ -344,7 +358,8 @@ static int first_page(const report_t *r, rp_doc_t *d)
             } else if (c) {
                 n_latest++;
             }
-            const char *cells[] = {rp_kind_label((med_kind_t)k), n, span, lat, avg, cat};
+            const char *cells[] = {rp_kind_label((med_kind_t)k), medical_kind_display_unit((med_kind_t)k), n, span,
+                                   lat, avg, cat};
             e |= row(tb, cells);
         }
     }
@@ -371,7 +386,7 @@ static int first_page(const report_t *r, rp_doc_t *d)
     for (int k = 0; k < MED_KIND_COUNT; k++) {
         const med_class_t *c = r->m[k].have_stats ? rp_judged_class(&r->m[k], NULL) : NULL;
         if (c && c->level > 0) {
-            rb_printf(&out, "%s%s (%s)", n_out ? "; " : "", rp_kind_label((med_kind_t)k), c->label);
+            rb_printf(&out, "%s%s: %s", n_out ? "; " : "", rp_kind_label((med_kind_t)k), c->label);
             n_out++;
         }
     }
@@ -1115,8 +1130,12 @@ int rp_doc_build(const report_t *r, double chart_width, rp_doc_t *doc, muse_erro
     doc->title = rp_strdup(r->title);
     if (!doc->title || first_page(r, doc) != MUSE_OK)
         goto oom;
-    if (!add(doc, RB_PAGE_BREAK))
+    /* The sections start on a page of their own, unless the summary ran
+     * over onto a page it barely uses (level 1: a soft break). */
+    rp_block_t *pb = add(doc, RB_PAGE_BREAK);
+    if (!pb)
         goto oom;
+    pb->level = 1;
     const cJSON *def;
     cJSON_ArrayForEach(def, section_defs()) {
         if (!section_shown(r, def))

@@ -193,7 +193,7 @@ typedef enum rb_kind {
     RB_TABLE,
     RB_CHART,
     RB_NOTE,               /* small muted text */
-    RB_PAGE_BREAK,
+    RB_PAGE_BREAK,         /* level 0: always; 1: only when the page is over 40% used */
 } rb_kind_t;
 
 typedef enum rb_align { RB_LEFT = 0, RB_RIGHT, RB_CENTER } rb_align_t;

@@ -583,6 +583,55 @@ static double draw_caption(lay_t *L, const rb_table_t *tb, int continued)
     return h + 3;
 }
 
+/* The widest word of a cell, in points. */
+static double widest_word(lay_t *L, const char *s, int bold)
+{
+    double best = 0;
+    while (s && *s) {
+        while (*s == ' ')
+            s++;
+        const char *e = s;
+        while (*e && *e != ' ')
+            e++;
+        if (e > s) {
+            double w = width_of(L, bold, T_SIZE, s, (size_t)(e - s));
+            if (w > best)
+                best = w;
+        }
+        s = e;
+    }
+    return best;
+}
+
+/* Widens a column whose heading or first cells have a word that would be
+ * split mid-word, taking the room from columns that have some to spare. */
+static void fit_columns(lay_t *L, const rb_table_t *tb, double *colw, int nc)
+{
+    double need[16], deficit = 0, slack = 0;
+    for (int c = 0; c < nc; c++) {
+        double w = widest_word(L, tb->head[c], 1);
+        for (size_t i = 0; i < tb->nrows && i < 50; i++) {
+            double x = widest_word(L, tb->cells[i * (size_t)tb->ncols + (size_t)c], 0);
+            if (x > w)
+                w = x;
+        }
+        need[c] = w + 2 * T_PADX + 0.5;
+        if (need[c] > colw[c])
+            deficit += need[c] - colw[c];
+        else
+            slack += colw[c] - need[c];
+    }
+    if (deficit <= 0 || slack <= 0)
+        return;
+    double take = deficit < slack ? deficit : slack;
+    for (int c = 0; c < nc; c++) {
+        if (need[c] > colw[c])
+            colw[c] += (need[c] - colw[c]) * take / deficit;
+        else
+            colw[c] -= (colw[c] - need[c]) * take / slack;
+    }
+}
+
 static void draw_table(lay_t *L, const rb_table_t *tb)
 {
     int slots = tb->flow >= 1 && tb->flow <= 3 ? tb->flow : 1;
@@ -592,6 +641,7 @@ static void draw_table(lay_t *L, const rb_table_t *tb)
     int nc = tb->ncols < 16 ? tb->ncols : 16;
     for (int c = 0; c < nc; c++)
         colw[c] = tb->width[c] * tw;
+    fit_columns(L, tb, colw, nc);
     double *rh = malloc((tb->nrows ? tb->nrows : 1) * sizeof *rh);
     if (!rh) {
         L->oom = 1;
@@ -718,18 +768,28 @@ static void footers(lay_t *L)
         L->oom = 1;
         return;
     }
-    /* Keep a long title from running into the page number. */
+    /* Keep a long title from running into the page number: the longest
+     * prefix that fits with an ellipsis. */
     double maxw = CW - 90;
-    size_t len = strlen(clean);
-    while (len > 0 && rp_text_width(L->f, 0, 8, clean) > maxw) {
-        do
-            len--;
-        while (len > 0 && ((unsigned char)clean[len] & 0xC0) == 0x80);
-        memcpy(clean + len, "…", 4);
-        clean[len + 3] = '\0';
-        if (rp_text_width(L->f, 0, 8, clean) <= maxw)
-            break;
-        clean[len] = '\0';
+    if (rp_text_width(L->f, 0, 8, clean) > maxw) {
+        size_t len = strlen(clean);
+        char *buf = malloc(len + 4);
+        if (!buf) {
+            free(clean);
+            L->oom = 1;
+            return;
+        }
+        while (len > 0) {
+            do
+                len--;
+            while (len > 0 && ((unsigned char)clean[len] & 0xC0) == 0x80);
+            memcpy(buf, clean, len);
+            memcpy(buf + len, "\xE2\x80\xA6", 4);
+            if (rp_text_width(L->f, 0, 8, buf) <= maxw)
+                break;
+        }
+        free(clean);
+        clean = buf;
     }
     for (size_t i = 0; i < L->np; i++) {
         L->page = L->pages[i];
@@ -884,7 +944,7 @@ int rp_render_pdf(report_t *r, const rp_doc_t *doc, unsigned char **out, size_t 
                 goto done;
             break;
         case RB_PAGE_BREAK:
-            if (!at_top(&L))
+            if (!at_top(&L) && (b->level == 0 || L.y - MT > 0.4 * BODY_H))
                 new_page(&L);
             break;
         }
