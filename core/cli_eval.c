@@ -222,11 +222,20 @@ int cli_eval(int argc, char **argv, cli_ctx_t *ctx)
         cJSON_AddNumberToObject(mj, "reasoning_tokens_mean", st.n ? st.tokens / st.n : 0);
         cJSON_AddNumberToObject(mj, "latency_p50_ms", p50);
         cJSON_AddNumberToObject(mj, "latency_p99_ms", p99);
-        if (!json)
-            printf("%-14s %5.1f%% %5.1f%% %5.1f%% %6.1f%% %6.1f%% %6.1f%% %8.1f %8.3f %8.3f\n", tok,
-                   PCT(st.correct, st.n_ids), PCT(st.hit3, st.n_ids), PCT(st.multi_cover, st.n_multi),
-                   PCT(st.triage_ok, st.n_triage), PCT(st.triage_safe, st.n_triage), PCT(st.emerg_ok, st.n_emerg),
+        if (!json) {
+            /* A figure with nothing to measure it on prints as "-". */
+            char f[6][16];
+            const int num[6] = {st.correct, st.hit3, st.multi_cover, st.triage_ok, st.triage_safe, st.emerg_ok};
+            const int den[6] = {st.n_ids, st.n_ids, st.n_multi, st.n_triage, st.n_triage, st.n_emerg};
+            for (int k = 0; k < 6; k++) {
+                if (den[k])
+                    snprintf(f[k], sizeof f[k], "%.1f%%", PCT(num[k], den[k]));
+                else
+                    snprintf(f[k], sizeof f[k], "-");
+            }
+            printf("%-14s %6s %6s %6s %7s %7s %7s %8.1f %8.3f %8.3f\n", tok, f[0], f[1], f[2], f[3], f[4], f[5],
                    st.n ? st.tokens / st.n : 0, p50, p99);
+        }
         free(st.lat);
     }
     if (!json) {

@@ -790,9 +790,14 @@ int report_analyze(report_t *r, muse_error_t *err)
                           "nothing usable: none of the %zu readings falls in the period asked for "
                           "(%zu outside it, %zu without a date)",
                           r->all.n, r->n_outside_period, r->n_undated_left_out);
-        else
-            rc = muse_err(err, MUSE_EPARSE,
-                          "nothing usable: every reading in the period is implausible (see the problems listed)");
+        else {
+            const med_reading_t *x = NULL;
+            for (size_t i = 0; i < r->sel.n && !x; i++)
+                if (r->sel.v[i].implausible)
+                    x = &r->sel.v[i];
+            rc = muse_err(err, MUSE_EPARSE, "nothing usable: every reading in the period is implausible%s%.300s%s",
+                          x && x->note[0] ? " (" : "", x ? x->note : "", x && x->note[0] ? ")" : "");
+        }
         goto done;
     }
     if ((rc = medical_find_patterns(&r->sel, &r->patterns, err)) != MUSE_OK)
