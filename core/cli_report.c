@@ -15,7 +15,7 @@
 #include "viz/report/report.h"
 
 static const char REPORT_HELP[] =
-    "usage: muse report INPUT... -o OUT.pdf [options]\n"
+    "usage: muse report INPUT... -o OUT.pdf [options]    (INPUT '-': standard input)\n"
     "\n"
     "Makes a PDF report from files of readings (CSV, JSON or FHIR R4; docs/medical.md):\n"
     "what was measured, key findings, one section per measure with its chart,\n"
@@ -43,6 +43,7 @@ static const char REPORT_HELP[] =
     "  muse report labs.json weights.csv -o report.pdf --from 2026-01-01 --json\n";
 
 #define MAX_INPUTS 64
+#define MAX_INPUT_BYTES ((size_t)64 << 20) /* the medical reader's own limit */
 
 static int need_value(int i, int argc, char **argv)
 {
@@ -113,7 +114,7 @@ int cli_report(int argc, char **argv, cli_ctx_t *ctx)
                     return cli_usage_error("report", "at most %d input files", MAX_INPUTS);
                 inputs[n_in++] = argv[i];
             }
-        } else if (a[0] == '-' && a[1] != '\0') {
+        } else if (a[0] == '-' && a[1] != '\0') { /* "-" alone is standard input */
             return cli_usage_error("report", "unknown option '%s'", a);
         } else {
             if (n_in == MAX_INPUTS)
@@ -159,9 +160,21 @@ int cli_report(int argc, char **argv, cli_ctx_t *ctx)
 
     if (report_new(&o, &r, &err) != MUSE_OK)
         goto fail;
-    for (size_t i = 0; i < n_in; i++)
-        if (report_add_file(r, inputs[i], &err) != MUSE_OK)
+    for (size_t i = 0; i < n_in; i++) {
+        if (strcmp(inputs[i], "-") == 0) {
+            /* Standard input: the format comes from the content. */
+            char *buf = NULL;
+            size_t len = 0;
+            if (cli_read_file("-", &buf, &len, MAX_INPUT_BYTES, &err) != MUSE_OK)
+                goto fail;
+            int rc = report_add_buffer(r, buf, len, MED_FORMAT_AUTO, "stdin", &err);
+            free(buf);
+            if (rc != MUSE_OK)
+                goto fail;
+        } else if (report_add_file(r, inputs[i], &err) != MUSE_OK) {
             goto fail;
+        }
+    }
     if (!quiet) {
         size_t np = report_problem_count(r);
         for (size_t i = 0; i < np; i++) {

@@ -481,6 +481,40 @@ static int joined(const char *t, const tok_t *x, const tok_t *y)
     return 0;
 }
 
+/* The word before position p is a lower-case word that does not introduce a
+ * place or a thing ("in Laax", "from Xignite", "of Persint"). */
+static int after_plain_word(const char *t, size_t p)
+{
+    static const char *const stop[] = {"in", "of", "from", "at", "to", "for", "near", "via",
+                                       "de", "del", "da", "di", "la", "le", "du", "into",
+                                       "city", "support", "visit", "visited", "on", "the",
+                                       "a", "an", "is", "are", "with", "like", "about",
+                                       "and", "or", "where", "across", "around", "inside",
+                                       "outside", "toward", "towards", "through", "than", "nad",
+                                       "pod", "u", "v", "na", "am", "bei", "sur", "en", "y", "based"};
+    if (p < 3 || t[p - 1] != ' ')
+        return 0;
+    size_t e = p - 1, b = e;
+    while (b > 0 && ((t[b - 1] >= 'a' && t[b - 1] <= 'z') || t[b - 1] == '-'))
+        b--;
+    if (b == e || (b > 0 && t[b - 1] != ' ' && t[b - 1] != '"' && t[b - 1] != '('))
+        return 0;
+    for (size_t i = 0; i < sizeof stop / sizeof *stop; i++)
+        if (strlen(stop[i]) == e - b && !memcmp(stop[i], t + b, e - b))
+            return 0;
+    return 1;
+}
+
+/* "Klirou, Cyprus", "Tobel 1021": a place or an address follows. */
+static int followed_by_place(const char *t, size_t len, size_t e)
+{
+    if (e + 1 < len && t[e] == ' ' && t[e + 1] >= '0' && t[e + 1] <= '9')
+        return 1;
+    if (e + 2 < len && t[e] == ',' && t[e + 1] == ' ' && t[e + 2] >= 'A' && t[e + 2] <= 'Z')
+        return 0;
+    return 0;
+}
+
 static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
                      cands_t *c)
 {
@@ -489,6 +523,18 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
     if (tokenize_names(s, t, len, md, &v, &n))
         return MUSE_ENOMEM;
     int rc = MUSE_OK;
+    /* Runs: token range, whether it is a person, whether it could be one. */
+    size_t *rlo = malloc((n ? n : 1) * sizeof *rlo), *rhi = malloc((n ? n : 1) * sizeof *rhi);
+    unsigned char *rper = malloc(n ? n : 1), *rok = malloc(n ? n : 1);
+    size_t nr = 0;
+    if (!rlo || !rhi || !rper || !rok) {
+        free(rlo);
+        free(rhi);
+        free(rper);
+        free(rok);
+        free(v);
+        return MUSE_ENOMEM;
+    }
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && joined(t, &v[j - 1], &v[j]) && j - i < 5)
@@ -521,6 +567,9 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
                     continue;
                 }
             }
+            /* "Mrs. Baker", "Dr Wells": after a title an ordinary word is a surname. */
+            if (titled)
+                break;
             int common = tok_in(&s->common_words, t, x);
             int first = tok_in(&s->first_names, t, x);
             if (common && !(first && !at_sentence_start(t, x->s) && hi - lo >= 2)) {
@@ -577,15 +626,57 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
             /* Two or more capitalised words, none of them ordinary English:
              * "Krisztián Szöllösy", "Tomomi Nishiyama". */
             int unknown_run = names >= 2 && n_common == 0 && !org;
+            /* One capitalised word mid-sentence that is no English word at all. */
+            int unknown_one = names == 1 && hi - lo == 1 && !all_common && !org &&
+                              !at_sentence_start(t, v[lo].s) && v[lo].e - v[lo].s >= 3 &&
+                              after_plain_word(t, v[lo].s) && !followed_by_place(t, len, v[lo].e) &&
+                              !(t[v[lo].s] == 'I' && (t[v[lo].s + 1] == '\'' ||
+                                                      (unsigned char)t[v[lo].s + 1] == 0xE2));
+            unknown_run |= unknown_one;
             int person = !eponym && names > 0 && !(the && !titled) &&
                          (titled || (!org && any_first && (names >= 2 || !all_common)) ||
                           (!org && names >= 2 && any_last && !all_common) ||
                           (!org && single_last) || unknown_run);
-            if (person && (rc = cand_push(c, "PERSON", v[lo].s, v[hi - 1].e, 2)))
-                break;
+            rlo[nr] = lo;
+            rhi[nr] = hi;
+            rper[nr] = (unsigned char)person;
+            /* Could be a name in a list of names: not English, not a thing. */
+            int of = v[lo].s >= 4 && !memcmp(t + v[lo].s - 4, " of ", 4);
+            int im = t[v[lo].s] == 'I' && v[lo].e > v[lo].s + 1 &&
+                     (t[v[lo].s + 1] == '\'' || (unsigned char)t[v[lo].s + 1] == 0xE2);
+            rok[nr] = !eponym && !org && names > 0 && !all_common && !(the && !titled) && !of &&
+                      !im;
+            nr++;
         }
         i = j;
     }
+    /* "Romi, Erik, Amy and Donald": a name's neighbours in a list are names. */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t r = 0; r + 1 < nr; r++) {
+            if (rper[r] == rper[r + 1] || !(rper[r] ? rok[r + 1] : rok[r]))
+                continue;
+            size_t gs = v[rhi[r] - 1].e, ge = v[rlo[r + 1]].s;
+            if (ge <= gs || ge - gs > 6)
+                continue;
+            const char *g = t + gs;
+            size_t gl = ge - gs;
+            int list = (gl == 2 && !memcmp(g, ", ", 2)) || (gl == 5 && !memcmp(g, " and ", 5)) ||
+                       (gl == 6 && !memcmp(g, ", and ", 6)) || (gl == 3 && !memcmp(g, " & ", 3)) ||
+                       (gl == 4 && !memcmp(g, " or ", 4));
+            if (list) {
+                rper[r] = rper[r + 1] = 1;
+                changed = 1;
+            }
+        }
+    }
+    for (size_t r = 0; r < nr && !rc; r++)
+        if (rper[r])
+            rc = cand_push(c, "PERSON", v[rlo[r]].s, v[rhi[r] - 1].e, 2);
+    free(rlo);
+    free(rhi);
+    free(rper);
+    free(rok);
     free(v);
     return rc;
 }
@@ -642,6 +733,64 @@ static int context_names(const safety_t *s, const char *t, size_t len, pcre2_mat
     return MUSE_OK;
 }
 
+/* "follow up with patricia desrosiers", "eva kleist lives at": in lower-case
+ * text a known given name that is not an English word, followed by an
+ * optional initial and a word that is not English, is a full name. */
+static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
+{
+    size_t w[4][2], nw = 0, i = 0;
+    while (i < len) {
+        while (i < len && !(t[i] >= 'a' && t[i] <= 'z'))
+            i++;
+        size_t ws = i;
+        while (i < len && ((t[i] >= 'a' && t[i] <= 'z') || t[i] == '-' || t[i] == '\''))
+            i++;
+        if (i == ws)
+            break;
+        /* Only words preceded by a space or start of text count. */
+        if (ws > 0 && t[ws - 1] != ' ' && t[ws - 1] != '\n' && t[ws - 1] != '"') {
+            nw = 0;
+            continue;
+        }
+        size_t we = i;
+        if (we < len && t[we] == '.' && we - ws == 1)
+            we++, i++;
+        if (nw && w[nw - 1][1] + 1 != ws)
+            nw = 0;
+        if (nw == 4) {
+            memmove(w, w + 1, 3 * sizeof w[0]);
+            nw = 3;
+        }
+        w[nw][0] = ws;
+        w[nw][1] = we;
+        nw++;
+        /* Look for first [initial] last ending at this word. */
+        for (size_t span = 2; span <= 3 && span <= nw; span++) {
+            tok_t f = {w[nw - span][0], w[nw - span][1], 0, 0, 0};
+            tok_t l = {w[nw - 1][0], w[nw - 1][1], 0, 0, 0};
+            if (span == 3) {
+                size_t ml = w[nw - 2][1] - w[nw - 2][0];
+                if (!(ml == 1 || (ml == 2 && t[w[nw - 2][1] - 1] == '.')))
+                    continue;
+            }
+            if (f.e - f.s < 3 || l.e - l.s < 3)
+                continue;
+            if (!tok_in(&s->first_names, t, &f) || tok_common(s, t, &f))
+                continue;
+            size_t le = l.e;
+            if (le - l.s > 2 && t[le - 2] == '\'' && t[le - 1] == 's')
+                le -= 2;
+            tok_t l2 = {l.s, le, 0, 0, 0};
+            if (tok_common(s, t, &l2) && !tok_in(&s->last_names, t, &l2))
+                continue;
+            if (cand_push(c, "PERSON", f.s, le, 1))
+                return MUSE_ENOMEM;
+            break;
+        }
+    }
+    return MUSE_OK;
+}
+
 /* ----------------------------------------------------------- resolution */
 
 static int cand_cmp(const void *pa, const void *pb)
@@ -671,7 +820,7 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
     if (!md)
         goto done;
     if (run_recognizers(s, t, len, md, &c) || name_runs(s, t, len, md, &c) ||
-        context_names(s, t, len, md, &c))
+        context_names(s, t, len, md, &c) || lower_names(s, t, len, &c))
         goto done;
     if (c.n)
         qsort(c.v, c.n, sizeof *c.v, cand_cmp);

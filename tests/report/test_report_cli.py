@@ -17,7 +17,7 @@ import unittest
 MUSE = os.environ.get("MUSE_BIN", "muse")
 ROOT = os.environ.get("MUSE_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(ROOT, "tests", "report", "data")
-POPPLER = all(shutil.which(t) for t in ("pdfinfo", "pdftotext", "pdftoppm"))
+POPPLER = all(shutil.which(t) for t in ("pdfinfo", "pdftotext", "pdftoppm", "pdftohtml"))
 # 2026-01-01T00:00:00Z: a fixed creation date, read back through pdfinfo.
 EPOCH = "1767225600"
 
@@ -55,6 +55,22 @@ def pdftext(path):
                           timeout=30).stdout
 
 
+def outline(path):
+    """The document outline (bookmarks) as [(depth, title, page)], read with pdftohtml."""
+    import re
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-q", "-stdout", path], capture_output=True, text=True,
+                         timeout=30).stdout
+    out, depth = [], 0
+    for m in re.finditer(r'<outline>|</outline>|<item page="(\d+)">([^<]*)</item>', xml):
+        if m.group(0) == "<outline>":
+            depth += 1
+        elif m.group(0) == "</outline>":
+            depth -= 1
+        else:
+            out.append((depth, m.group(2), int(m.group(1))))
+    return out
+
+
 def ppm_crop(path, page, x, y, w, h, dpi=50):
     """The pixels of a page region (points, top left) as (width, height, bytes)."""
     s = dpi / 72.0
@@ -86,7 +102,7 @@ def utf16_hex(s):
     return ("FEFF" + s.encode("utf-16-be").hex().upper()).encode()
 
 
-@unittest.skipUnless(POPPLER, "poppler-utils (pdfinfo, pdftotext, pdftoppm) is not installed")
+@unittest.skipUnless(POPPLER, "poppler-utils (pdfinfo, pdftotext, pdftoppm, pdftohtml) is not installed")
 class ReportPdf(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="muse-report-")
@@ -127,9 +143,14 @@ class ReportPdf(unittest.TestCase):
         with open(pdf, "rb") as f:
             raw = f.read()
         self.assertNotIn(utf16_hex("Ærøskøbing lægehus 7"), raw)
-        # bookmarks: the outline names the sections
-        self.assertIn(b"/Outlines", raw)
-        self.assertIn(utf16_hex("Blood pressure"), raw)
+        # bookmarks: the outline names the sections, with the pages they start on
+        items = outline(pdf)
+        titles = [t for _, t, _ in items]
+        self.assertEqual(titles[0], "Summary")
+        for t in ("Blood pressure", "Sources", "About this report"):
+            self.assertIn(t, titles)
+        self.assertEqual([p for _, t, p in items if t == "Summary"], [1])
+        self.assertEqual([p for _, t, p in items if t == "Blood pressure"], [summary["pdf"]["charts"][0]["page"]])
         # the chart is drawn: its data line shows in the pixels of its area
         chart = summary["pdf"]["charts"][0]
         self.assertEqual(chart["preset"], "bp_trend")
@@ -152,6 +173,8 @@ class ReportPdf(unittest.TestCase):
         self.assertIn("Readings (365) (continued)", text)
         self.assertIn("2025-12-31 07:19", text)
         self.assertIn("no guideline range", text)
+        # the section starts after the summary page
+        self.assertIn((1, "Weight and body mass index", 2), outline(pdf))
         chart = summary["pdf"]["charts"][0]
         self.assertEqual(chart["preset"], "weight_trend")
         w, h, rgb = ppm_crop(pdf, chart["page"], chart["x"], chart["y"], chart["width"], chart["height"])
@@ -178,6 +201,8 @@ class ReportPdf(unittest.TestCase):
                   "Codes not recognised", "2951-2", "given as 205.1 lb", "Pre-obesity"):
             self.assertIn(s, text)
         self.assertEqual([c["code"] for c in summary["unknown_codes"]], ["2951-2"])
+        # sections with several measures bookmark each one under the section
+        self.assertTrue(any(d == 2 and t == "Weight" for d, t, _ in outline(pdf)))
         kinds = {m["kind"] for m in summary["measures"]}
         self.assertTrue({"bp", "heart_rate", "weight", "bmi", "glucose", "a1c", "ldl", "egfr", "spo2",
                          "temperature"} <= kinds)

@@ -532,14 +532,35 @@ static int take_input(report_t *r, const char *name, int rc, med_series_t *s, me
     in->n_problems = (p ? p->n + p->dropped : 0);
     r->problems_dropped += p ? p->dropped : 0;
     if (rc != MUSE_OK) {
-        /* The reader's message usually starts with the name already. */
+        /* The reader's message usually starts with the name, and a line and
+         * column: those go into "where" ("broken.json:3:17"). */
         const char *msg = e->message[0] ? e->message : "the file could not be read";
+        char where[192];
+        snprintf(where, sizeof where, "%.150s", name);
         size_t nl = strlen(name);
-        if (strncmp(msg, name, nl) == 0 && msg[nl] == ':')
-            msg += nl + 1 + (msg[nl + 1] == ' ');
+        if (strncmp(msg, name, nl) == 0 && msg[nl] == ':') {
+            msg += nl + 1;
+            size_t wl = strlen(where);
+            while (*msg >= '0' && *msg <= '9') {
+                const char *q = msg;
+                while (*q >= '0' && *q <= '9')
+                    q++;
+                if (*q != ':')
+                    break;
+                if (wl + (size_t)(q - msg) + 2 < sizeof where) {
+                    where[wl++] = ':';
+                    memcpy(where + wl, msg, (size_t)(q - msg));
+                    wl += (size_t)(q - msg);
+                    where[wl] = '\0';
+                }
+                msg = q + 1;
+            }
+            while (*msg == ' ')
+                msg++;
+        }
         char why[320];
         snprintf(why, sizeof why, "nothing could be read: %.290s", msg);
-        if (add_problem(r, idx, 0, name, why) != MUSE_OK) {
+        if (add_problem(r, idx, 0, where, why) != MUSE_OK) {
             ret = muse_err(err, MUSE_ENOMEM, "out of memory");
             goto done;
         }
@@ -781,10 +802,10 @@ int report_analyze(report_t *r, muse_error_t *err)
         for (size_t i = 0; i < r->n_inputs; i++)
             failed += (size_t)r->inputs[i].failed;
         if (failed == r->n_inputs)
-            rc = muse_err(err, MUSE_EPARSE, "nothing usable: no readings could be read from %s%s%s%s",
-                          r->n_inputs == 1 ? r->inputs[0].name : "any input",
-                          r->n_problems ? " (first problem: " : "",
-                          r->n_problems ? r->problems[0].message : "", r->n_problems ? ")" : "");
+            rc = muse_err(err, MUSE_EPARSE, "nothing usable: no readings could be read from %s (%zu problem%s%s%.200s)",
+                          r->n_inputs == 1 ? r->inputs[0].name : "any input", r->n_problems,
+                          r->n_problems == 1 ? "" : "s", r->n_problems ? ", the first at " : "",
+                          r->n_problems ? r->problems[0].where : "");
         else if (r->all.n && n == 0)
             rc = muse_err(err, MUSE_EPARSE,
                           "nothing usable: none of the %zu readings falls in the period asked for "

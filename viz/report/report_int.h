@@ -193,7 +193,8 @@ typedef enum rb_kind {
     RB_TABLE,
     RB_CHART,
     RB_NOTE,               /* small muted text */
-    RB_PAGE_BREAK,         /* level 0: always; 1: only when the page is over 40% used */
+    RB_PAGE_BREAK,         /* level 0: always; 1: also, unless past the first page and
+                              that page is under 40% used (a summary that ran over) */
 } rb_kind_t;
 
 typedef enum rb_align { RB_LEFT = 0, RB_RIGHT, RB_CENTER } rb_align_t;

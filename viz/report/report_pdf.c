@@ -944,7 +944,7 @@ int rp_render_pdf(report_t *r, const rp_doc_t *doc, unsigned char **out, size_t 
                 goto done;
             break;
         case RB_PAGE_BREAK:
-            if (!at_top(&L) && (b->level == 0 || L.y - MT > 0.4 * BODY_H))
+            if (!at_top(&L) && (b->level == 0 || L.np == 1 || L.y - MT > 0.4 * BODY_H))
                 new_page(&L);
             break;
         }
