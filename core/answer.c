@@ -439,6 +439,46 @@ static int retrieve_instant(run_t *r, muse_error_t *err)
     return MUSE_OK;
 }
 
+/* Every entry the question names gets a say: "eczema vs psoriasis" needs
+ * both, even when one sub-question's retrieval favoured the other. Adds a
+ * topic for each named entry no passage comes from yet. */
+static int cover_named(run_t *r, kb_t *kb, const char *agent)
+{
+    int tokens = 0;
+    int topic = 0;
+    for (size_t i = 0; i < r->n_pass; i++)
+        if (r->pass[i].topic >= topic)
+            topic = r->pass[i].topic + 1;
+    for (size_t i = 0; i < r->men.n && topic < MAX_TOPICS; i++) {
+        const char *id = r->men.v[i].id;
+        int have = 0;
+        for (size_t k = 0; k < r->n_pass; k++)
+            have |= strcmp(r->pass[k].id, id) == 0;
+        if (have)
+            continue;
+        kb_entry_t *e = NULL;
+        if (kb_get(kb, id, &e, NULL) != MUSE_OK)
+            continue;
+        if (r->m->reviewed_only && strcmp(e->review_status, "reviewed") != 0) {
+            kb_entry_free(e);
+            continue;
+        }
+        const char *secs[ENGINE_MAX_SECTIONS * 2];
+        size_t ns = wanted_sections(r, e->kind, secs, sizeof secs / sizeof secs[0]);
+        int added = 0;
+        for (size_t k = 0; k < ns; k++) {
+            int t = add_passage(r, e, secs[k], 10.0 - (double)k * 0.01, topic, 1, agent);
+            tokens += t;
+            added += t > 0;
+        }
+        if (!added)
+            tokens += add_passage(r, e, "overview", 9.0, topic, 1, agent);
+        kb_entry_free(e);
+        topic++;
+    }
+    return tokens;
+}
+
 static int retrieve_thinking(run_t *r, muse_error_t *err)
 {
     step_t *s = step_begin(r, "decompose");
@@ -462,6 +502,10 @@ static int retrieve_thinking(run_t *r, muse_error_t *err)
                  r->n_pass - before, top);
     }
     r->confidence = r->n_subq ? conf / (double)r->n_subq : 0;
+    step_t *cs = step_begin(r, "cover_named");
+    size_t before = r->n_pass;
+    int t = cover_named(r, r->kb, "thinking");
+    step_end(cs, r->n_pass > before, t, "%zu passages for named entries not yet covered", r->n_pass - before);
     return MUSE_OK;
 }
 
@@ -571,6 +615,10 @@ static int retrieve_contemplating(run_t *r, muse_error_t *err)
             snprintf(r->disagreement, sizeof r->disagreement,
                      "specialists differ on the main topic: %s (%s) vs %s", a->top_id, a->name, best_id);
     }
+    step_t *cn = step_begin(r, "cover_named");
+    size_t before_cn = r->n_pass;
+    int tcn = cover_named(r, r->kb, "aggregator");
+    step_end(cn, r->n_pass > before_cn, tcn, "%zu passages for named entries not yet covered", r->n_pass - before_cn);
     step_t *ag = step_begin(r, "aggregate");
     r->confidence = confidence_of(best, 0, have_intent_section(r, 0));
     /* The aggregator keeps, per topic, passages from the best entry and any
@@ -1404,7 +1452,15 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
             goto done;
         if (o->mode == MUSE_MODE_AUTO) {
             /* Thought compression: escalate only while confidence is low. */
-            int multipart = strchr(question, '?') != strrchr(question, '?') || strcasestr(question, " and ");
+            int named = 0;
+            for (size_t i = 0; i < r->men.n; i++) {
+                int seen = 0;
+                for (size_t k = 0; k < i; k++)
+                    seen |= strcmp(r->men.v[k].id, r->men.v[i].id) == 0;
+                named += !seen;
+            }
+            int multipart = strchr(question, '?') != strrchr(question, '?') || strcasestr(question, " and ") ||
+                            named >= 2;
             if (r->confidence < AUTO_ESCALATE || multipart) {
                 step_t *e = step_begin(r, "escalate");
                 step_end(e, 1, 0, "confidence %.2f%s: thinking", r->confidence, multipart ? ", multi-part" : "");
