@@ -204,6 +204,22 @@ class Charts(unittest.TestCase):
         self.assertEqual(rc, 2)
 
 
+class Chat(unittest.TestCase):
+    def test_context_carries_and_no_prompts_when_piped(self):
+        rc, out, err = run("chat", stdin="what is gout?\nhow is it treated?\n/sources\n/quit\n")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("muse>", out)
+        # The follow-up names nothing, so it is read with the last topic: both turns cite gout.
+        self.assertGreaterEqual(out.count("https://www.nhs.uk/conditions/gout/"), 2)
+        self.assertIn("Treatment", out)
+        self.assertIn("(gout)", out)
+
+    def test_unknown_chat_command(self):
+        rc, _, err = run("chat", stdin="/frob\n/quit\n")
+        self.assertEqual(rc, 0)
+        self.assertIn("unknown command", err)
+
+
 class KbAndSafety(unittest.TestCase):
     def test_kb_stats(self):
         rc, out, _ = run("kb", "stats", "--json")
