@@ -393,6 +393,29 @@ int kb_writer_put(kb_writer_t *w, const cJSON *e, const char *where, const char 
             strcat(names, name);
         }
     }
+    /* "Fever (high temperature)": the name before the brackets is how people
+     * say it, so it is matched as a name too (ord -2; not an alias of its own). */
+    const char *bracket = strstr(v.title, " (");
+    if (bracket && bracket > v.title) {
+        char *head = strndup(v.title, (size_t)(bracket - v.title));
+        char *norm = head ? kb_normalise(head, NULL) : NULL;
+        if (!head || !norm) {
+            free(head);
+            free(norm);
+            rc = muse_err(err, MUSE_ENOMEM, "%s: out of memory", where);
+            goto done;
+        }
+        st = w->st[KB_W_ALIAS];
+        sqlite3_bind_text(st, 1, v.id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, -2);
+        sqlite3_bind_text(st, 3, head, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, norm, -1, SQLITE_STATIC);
+        rc = step_done(st, where, err);
+        free(head);
+        free(norm);
+        if (rc != MUSE_OK)
+            goto done;
+    }
     char *every = all_names(&v);
     rc = every ? count_words(w, every, 0, 1, err) : muse_err(err, MUSE_ENOMEM, "out of memory");
     free(every);
