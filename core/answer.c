@@ -1436,6 +1436,20 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
             sr.message = NULL;
         }
     }
+    /* Muse reads English only: say so rather than answer the wrong thing
+     * or call a health question "not health". */
+    const char *lang = engine_foreign_language(question);
+    char notice[320] = "";
+    if (lang)
+        snprintf(notice, sizeof notice,
+                 "Muse understands and answers in English only, and this question looks like %s. "
+                 "Please ask it in English; in an emergency call your local emergency number.", lang);
+    if (lang && sr.verdict == SAFETY_REDIRECT) {
+        free(sr.message);
+        sr.message = strdup(notice);
+        cJSON_ReplaceItemInObject(sj, "message", cJSON_CreateString(notice));
+        cJSON_AddItemToArray(cats, cJSON_CreateString("language"));
+    }
     if (sr.verdict != SAFETY_ALLOW) {
         /* Emergencies, crises, refusals and redirects are answered here and
          * nothing else runs: nothing may delay or contradict them. */
@@ -1491,6 +1505,8 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
         }
         if ((rc = compose(r, root, err)) != MUSE_OK)
             goto done;
+        if (lang)
+            cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(root, "answer"), "notice", notice);
         if (m->openai)
             openai_answer(r, root);
     }

@@ -24,6 +24,9 @@ int engine_data_init(muse_error_t *err);
 size_t engine_intents(const char *question, int n_readings, int n_medicines, const intent_t **out,
                       size_t max);
 const intent_t *engine_intent_by_id(const char *id);
+/* The language a question seems to be written in when it is not English
+ * (core/data/languages.json), or NULL. Muse reads and answers English only. */
+const char *engine_foreign_language(const char *question);
 /* Heading for a section kind, for people ("treatment" -> "Treatment"). */
 const char *engine_section_heading(const char *kind);
 

@@ -13,14 +13,17 @@
 #include "muse_err.h"
 
 extern const unsigned char core_data_intents_json[];
+extern const unsigned char core_data_languages_json[];
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static intent_t *intents;
 static size_t n_intents;
 static int load_rc = MUSE_OK;
+static cJSON *languages;   /* core/data/languages.json, read-only after load */
 
 static void load(void)
 {
+    languages = cJSON_Parse((const char *)core_data_languages_json);
     cJSON *root = cJSON_Parse((const char *)core_data_intents_json);
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "intents");
     if (!cJSON_IsArray(arr)) {
@@ -156,4 +159,58 @@ const char *engine_section_heading(const char *kind)
         if (strcmp(h[i].kind, kind) == 0)
             return h[i].heading;
     return kind;
+}
+
+/* Words of a list present in the question's words (lower case, split at
+ * anything that is not a letter, digit, apostrophe or UTF-8 byte). */
+static int count_words(char **words, size_t n, const cJSON *list)
+{
+    int hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *w;
+        cJSON_ArrayForEach(w, list)
+            if (cJSON_IsString(w) && strcmp(w->valuestring, words[i]) == 0) {
+                hits++;
+                break;
+            }
+    }
+    return hits;
+}
+
+const char *engine_foreign_language(const char *question)
+{
+    pthread_once(&once, load);
+    if (!languages)
+        return NULL;
+    char *low = strdup(question);
+    if (!low)
+        return NULL;
+    char *words[128];
+    size_t n = 0;
+    for (char *p = low; *p && n < 128;) {
+        while (*p && !(isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+            p++;
+        if (!*p)
+            break;
+        words[n++] = p;
+        while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)) {
+            *p = (char)tolower((unsigned char)*p);
+            p++;
+        }
+        if (*p)
+            *p++ = '\0';
+    }
+    int english = count_words(words, n, cJSON_GetObjectItemCaseSensitive(languages, "english"));
+    const char *best = NULL;
+    int best_hits = 0;
+    const cJSON *lang;
+    cJSON_ArrayForEach(lang, cJSON_GetObjectItemCaseSensitive(languages, "languages")) {
+        int h = count_words(words, n, lang);
+        if (h > best_hits) {
+            best_hits = h;
+            best = lang->string;
+        }
+    }
+    free(low);
+    return best_hits >= 2 && best_hits > english ? best : NULL;
 }

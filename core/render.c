@@ -54,6 +54,8 @@ void render_answer(FILE *out, const cJSON *a, int format, int color)
             fprintf(out, "**\n");
         return;
     }
+    if (*str(ans, "notice"))
+        fprintf(out, "%s%s%s\n\n", BOLD(color), str(ans, "notice"), OFF(color));
     fprintf(out, "%s\n", str(ans, "summary"));
     const cJSON *s;
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(ans, "sections")) {

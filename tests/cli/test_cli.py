@@ -156,6 +156,14 @@ class Ask(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertIn("## ", md)
 
+    def test_other_language_is_named_not_misread(self):
+        # Muse reads English only; it says so instead of calling the question "not health".
+        a = ask_json("Was ist Bluthochdruck und was kann ich tun?")
+        self.assertIn("English only", a["safety"].get("message", "") + a["answer"].get("notice", ""))
+        self.assertIn("German", a["answer"]["summary"] + a["answer"].get("notice", ""))
+        a = ask_json("What is high blood pressure and what can I do?")
+        self.assertNotIn("notice", a["answer"])
+
     def test_question_from_stdin(self):
         rc, out, _ = run("ask", "--json", "-", stdin="what is gout?")
         self.assertEqual(rc, 0)
