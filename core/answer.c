@@ -22,8 +22,10 @@
 #define MAX_PASSAGES 64
 #define MAX_TOPICS 4
 #define MAX_QUESTION (64 * 1024)
-/* Added to an entry that holds the section the question's intent asks for. */
-#define INTENT_SECTION_BONUS 4.0
+/* An entry that holds the section the question's intent asks for gains this
+ * share of the leader's score (scores grow with the store, so the bonus is
+ * relative, not a fixed number of points). */
+#define INTENT_SECTION_BONUS 0.15
 
 typedef struct step {
     char name[32];
@@ -330,7 +332,7 @@ static int retrieve_one(run_t *r, kb_t *kb, const char *q, int topic, const char
         score[i] = hits.v[i].score;
         if (r->n_intents && strcmp(r->intents[0]->id, "definition") != 0 &&
             kb_entry_section(ents[i], r->intents[0]->sections[0]))
-            score[i] += INTENT_SECTION_BONUS;
+            score[i] += INTENT_SECTION_BONUS * hits.v[0].score;
     }
     for (size_t i = 0; i < ne; i++)
         for (size_t j = i + 1; j < ne; j++)
