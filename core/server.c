@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -1780,6 +1781,29 @@ fail:
     return rc;
 }
 
+
+/* The config file's whole-number settings: name, valid range, field. */
+static const struct uint_setting {
+    const char *name;
+    double min, max;
+    size_t offset;
+} UINT_SETTINGS[] = {
+    {"threads", 1, 256, offsetof(server_config_t, threads)},
+    {"connection_limit", 1, 100000, offsetof(server_config_t, connection_limit)},
+    {"per_ip_connections", 1, 100000, offsetof(server_config_t, per_ip_connections)},
+    {"timeout", 1, 3600, offsetof(server_config_t, timeout)},
+    {"request_timeout", 1, 3600, offsetof(server_config_t, request_timeout)},
+    {"shutdown_grace", 0, 3600, offsetof(server_config_t, shutdown_grace)},
+};
+
+static const struct uint_setting *uint_field(const char *name)
+{
+    for (size_t i = 0; i < sizeof UINT_SETTINGS / sizeof UINT_SETTINGS[0]; i++)
+        if (strcmp(UINT_SETTINGS[i].name, name) == 0)
+            return &UINT_SETTINGS[i];
+    return NULL;
+}
+
 static int cfg_uint(const char *path, const char *field, const cJSON *v, double lo, double hi,
                     double *out, muse_error_t *err)
 {
@@ -1830,6 +1854,7 @@ int server_config_load(server_config_t *c, const char *path, muse_error_t *err)
     cJSON_ArrayForEach(v, j) {
         const char *k = v->string;
         double d = 0;
+        const struct uint_setting *u;
         if (strcmp(k, "listen") == 0) {
             if (!cJSON_IsString(v)) {
                 rc = muse_err(err, MUSE_EINVAL, "%s: \"listen\": expected a string such as \"127.0.0.1:8080\"", path);
@@ -1889,30 +1914,10 @@ int server_config_load(server_config_t *c, const char *path, muse_error_t *err)
                                                 "client address) or {\"per_second\": N, \"burst\": N}", path);
                 goto done;
             }
-        } else if (strcmp(k, "threads") == 0) {
-            if ((rc = cfg_uint(path, k, v, 1, 256, &d, err)) != MUSE_OK)
+        } else if ((u = uint_field(k)) != NULL) {
+            if ((rc = cfg_uint(path, k, v, u->min, u->max, &d, err)) != MUSE_OK)
                 goto done;
-            c->threads = (unsigned)d;
-        } else if (strcmp(k, "connection_limit") == 0) {
-            if ((rc = cfg_uint(path, k, v, 1, 100000, &d, err)) != MUSE_OK)
-                goto done;
-            c->connection_limit = (unsigned)d;
-        } else if (strcmp(k, "per_ip_connections") == 0) {
-            if ((rc = cfg_uint(path, k, v, 1, 100000, &d, err)) != MUSE_OK)
-                goto done;
-            c->per_ip_connections = (unsigned)d;
-        } else if (strcmp(k, "timeout") == 0) {
-            if ((rc = cfg_uint(path, k, v, 1, 3600, &d, err)) != MUSE_OK)
-                goto done;
-            c->timeout = (unsigned)d;
-        } else if (strcmp(k, "request_timeout") == 0) {
-            if ((rc = cfg_uint(path, k, v, 1, 3600, &d, err)) != MUSE_OK)
-                goto done;
-            c->request_timeout = (unsigned)d;
-        } else if (strcmp(k, "shutdown_grace") == 0) {
-            if ((rc = cfg_uint(path, k, v, 0, 3600, &d, err)) != MUSE_OK)
-                goto done;
-            c->shutdown_grace = (unsigned)d;
+            *(unsigned *)((char *)c + u->offset) = (unsigned)d;
         } else if (strcmp(k, "access_log") == 0) {
             if (!cJSON_IsBool(v)) {
                 rc = muse_err(err, MUSE_EINVAL, "%s: \"access_log\": expected true or false", path);
