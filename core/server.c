@@ -1781,7 +1781,6 @@ fail:
     return rc;
 }
 
-
 /* The config file's whole-number settings: name, valid range, field. */
 static const struct uint_setting {
     const char *name;
