@@ -226,6 +226,87 @@ static const char *jstr(const cJSON *o, const char *k, const char *d)
     return cJSON_IsString(v) ? v->valuestring : d;
 }
 
+/* The public name lists (given_names.txt, name_parts.txt, places.txt) are
+ * kept apart from the curated ones so that a diff of either stays
+ * readable, and joined here into the set the curated list feeds: one lookup
+ * per word at check time, however many lists there are. Their embedded
+ * symbols are declared here rather than in safety_internal.h because only
+ * the name finder reads them. */
+extern const unsigned char safety_data_given_names_txt[];
+extern const size_t safety_data_given_names_txt_len;
+extern const unsigned char safety_data_name_parts_txt[];
+extern const size_t safety_data_name_parts_txt_len;
+extern const unsigned char safety_data_places_txt[];
+extern const size_t safety_data_places_txt_len;
+
+static int load_words(sf_wordset_t *ws, const unsigned char *a, size_t alen,
+                      const unsigned char *b, size_t blen, muse_error_t *err)
+{
+    char *buf = malloc(alen + blen + 1);
+    if (!buf)
+        return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
+    memcpy(buf, a, alen);
+    buf[alen] = '\n';
+    memcpy(buf + alen + 1, b, blen);
+    int rc = sf_wordset_load(ws, buf, alen + blen + 1, err);
+    free(buf);
+    return rc;
+}
+
+static int append_alts(char **buf, size_t *len, const cJSON *arr)
+{
+    const cJSON *it;
+    int first = 1;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it))
+            continue;
+        size_t l = strlen(it->valuestring);
+        char *nb = realloc(*buf, *len + l + 8);
+        if (!nb)
+            return MUSE_ENOMEM;
+        *buf = nb;
+        *len += (size_t)sprintf(nb + *len, "%s(?:%s)", first ? "" : "|", it->valuestring);
+        first = 0;
+    }
+    return MUSE_OK;
+}
+
+static int compile_cues(const cJSON *before, const cJSON *after, pcre2_code **out,
+                        muse_error_t *err)
+{
+    *out = NULL;
+    if (!cJSON_GetArraySize(before) || !cJSON_GetArraySize(after))
+        return muse_err(err, MUSE_ECORRUPT,
+                        "safety policy: phi.json: person.cue_before and person.cue_after must "
+                        "be non-empty arrays of patterns");
+    char *buf = malloc(64);
+    size_t len = 0;
+    if (!buf)
+        return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
+    len = (size_t)sprintf(buf, "(?:(");
+    if (append_alts(&buf, &len, before))
+        goto oom;
+    char *nb = realloc(buf, len + 32);
+    if (!nb)
+        goto oom;
+    buf = nb;
+    len += (size_t)sprintf(buf + len, ")\\z)|\\G(");
+    if (append_alts(&buf, &len, after))
+        goto oom;
+    nb = realloc(buf, len + 4);
+    if (!nb)
+        goto oom;
+    buf = nb;
+    strcpy(buf + len, ")");
+    *out = sf_compile(buf, "phi.json: person.cue_before/cue_after", err);
+    free(buf);
+    return *out ? MUSE_OK : MUSE_ECORRUPT;
+oom:
+    free(buf);
+    return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
+}
+
 int sf_load_phi(safety_t *s, muse_error_t *err)
 {
     int rc = MUSE_OK;
@@ -277,7 +358,6 @@ int sf_load_phi(safety_t *s, muse_error_t *err)
         pcre2_code **dst;
     } pp[] = {{"titles", &s->person_title},
               {"context", &s->person_context},
-              {"after", &s->person_after},
               {"token", &s->name_token},
               {"eponym", &s->eponym},
               {"surname_suffix", &s->surname_suffix},
@@ -289,16 +369,28 @@ int sf_load_phi(safety_t *s, muse_error_t *err)
                                   pp[i].dst, err)))
             goto done;
     }
+    /* The cue lists share one pattern (and the struct's person_after
+     * slot): group 1 is a phrase that ends where a name starts ("named him
+     * ", "my son "), matched against the text before a run up to \z;
+     * group 2 one that starts where a name ends (" said", "'s daughter"),
+     * anchored at the run's end with \G. */
+    if ((rc = compile_cues(cJSON_GetObjectItemCaseSensitive(person, "cue_before"),
+                           cJSON_GetObjectItemCaseSensitive(person, "cue_after"),
+                           &s->person_after, err)))
+        goto done;
     if (!s->name_token) {
         rc = muse_err(err, MUSE_ECORRUPT, "safety policy: phi.json: person.token missing");
         goto done;
     }
-    if ((rc = sf_wordset_load(&s->first_names, (const char *)safety_data_first_names_txt,
-                              safety_data_first_names_txt_len, err)) ||
-        (rc = sf_wordset_load(&s->last_names, (const char *)safety_data_last_names_txt,
-                              safety_data_last_names_txt_len, err)) ||
-        (rc = sf_wordset_load(&s->common_words, (const char *)safety_data_common_words_txt,
-                              safety_data_common_words_txt_len, err)))
+    if ((rc = load_words(&s->first_names, safety_data_first_names_txt,
+                         safety_data_first_names_txt_len, safety_data_given_names_txt,
+                         safety_data_given_names_txt_len, err)) ||
+        (rc = load_words(&s->last_names, safety_data_last_names_txt,
+                         safety_data_last_names_txt_len, safety_data_name_parts_txt,
+                         safety_data_name_parts_txt_len, err)) ||
+        (rc = load_words(&s->common_words, safety_data_common_words_txt,
+                         safety_data_common_words_txt_len, safety_data_places_txt,
+                         safety_data_places_txt_len, err)))
         goto done;
 done:
     cJSON_Delete(j);
@@ -399,22 +491,65 @@ static int is_lower_ascii_word(const char *t, size_t s, size_t e)
     return e > s;
 }
 
-static int tok_in(const sf_wordset_t *ws, const char *t, const tok_t *k)
+/* Looks a word up with its capitals folded: ASCII, Latin-1 ("Ásgeir" finds
+ * "ásgeir") and Latin Extended-A ("Łukasz", "Šárka"), the scripts of the
+ * name lists; a typographic apostrophe reads as "'". sf_wordset_has folds
+ * ASCII only. */
+static int ws_has(const sf_wordset_t *ws, const char *w, size_t n)
 {
-    size_t e = k->e;
-    /* "Ana's" looks up "Ana". */
-    if (e - k->s > 2 && t[e - 2] == '\'' && (t[e - 1] == 's' || t[e - 1] == 'S'))
-        e -= 2;
-    return sf_wordset_has(ws, t + k->s, e - k->s);
+    char buf[64];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (o + 2 >= sizeof buf)
+            return 0;
+        if (c == 0xC3 && i + 1 < n) {
+            unsigned char d = (unsigned char)w[++i];
+            buf[o++] = (char)c;
+            buf[o++] = (char)(d >= 0x80 && d <= 0x9E && d != 0x97 ? d + 0x20 : d);
+        } else if ((c == 0xC4 || c == 0xC5) && i + 1 < n) {
+            unsigned cp = ((c & 0x1Fu) << 6) | ((unsigned char)w[++i] & 0x3Fu);
+            if ((((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) && !(cp & 1)) ||
+                (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) && (cp & 1)))
+                cp++;
+            buf[o++] = (char)(0xC0 | (cp >> 6));
+            buf[o++] = (char)(0x80 | (cp & 0x3F));
+        } else if (c == 0xE2 && i + 2 < n && (unsigned char)w[i + 1] == 0x80 &&
+                   (unsigned char)w[i + 2] == 0x99) {
+            buf[o++] = '\'';
+            i += 2;
+        } else {
+            buf[o++] = (char)tolower(c);
+        }
+    }
+    return sf_wordset_has(ws, buf, o);
 }
 
-/* Ordinary English, plurals included ("Dimensions" is "dimension"+s). */
+/* The end of a word without a possessive: "Ana's", "Ana’s" -> "Ana". */
+static size_t stem_end(const char *t, size_t s, size_t e)
+{
+    if (e - s > 2 && t[e - 2] == '\'' && (t[e - 1] == 's' || t[e - 1] == 'S'))
+        return e - 2;
+    if (e - s > 4 && (unsigned char)t[e - 4] == 0xE2 && (unsigned char)t[e - 3] == 0x80 &&
+        (unsigned char)t[e - 2] == 0x99 && (t[e - 1] == 's' || t[e - 1] == 'S'))
+        return e - 4;
+    return e;
+}
+
+static int tok_in(const sf_wordset_t *ws, const char *t, const tok_t *k)
+{
+    return ws_has(ws, t + k->s, stem_end(t, k->s, k->e) - k->s);
+}
+
+/* Ordinary English, plurals included ("Dimensions" is "dimension"+s), but
+ * a listed name is not a plural ("Morales", "Hayes"). */
 static int tok_common(const safety_t *s, const char *t, const tok_t *k)
 {
     if (tok_in(&s->common_words, t, k))
         return 1;
     size_t n = k->e - k->s;
-    return n > 4 && (t[k->e - 1] == 's') && sf_wordset_has(&s->common_words, t + k->s, n - 1);
+    return n > 4 && (t[k->e - 1] == 's') && ws_has(&s->common_words, t + k->s, n - 1) &&
+           !tok_in(&s->last_names, t, k) && !tok_in(&s->first_names, t, k);
 }
 
 static int at_sentence_start(const char *t, size_t s)
@@ -515,6 +650,168 @@ static int followed_by_place(const char *t, size_t len, size_t e)
     return 0;
 }
 
+/* The lower-case word that ends at byte p (just before a space), as [b, p). */
+static int word_before(const char *t, size_t p, size_t *b)
+{
+    if (p < 2 || t[p - 1] != ' ')
+        return 0;
+    size_t e = p - 1, i = e;
+    while (i > 0 && ((t[i - 1] >= 'a' && t[i - 1] <= 'z') || t[i - 1] == '-'))
+        i--;
+    if (i == e || (i > 0 && t[i - 1] != ' ' && t[i - 1] != '"' && t[i - 1] != '(' &&
+                   t[i - 1] != '\n'))
+        return 0;
+    *b = i;
+    return 1;
+}
+
+static int word_is(const char *t, size_t b, size_t e, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(set[i]) == e - b && !memcmp(set[i], t + b, e - b))
+            return 1;
+    return 0;
+}
+
+/* A preposition that introduces a place or a thing stands just before p:
+ * "in Paris", "from Lisbon", "moved to Austin". A name after one needs a
+ * cue of its own ("talked to Austin" has "talked to"). */
+static int after_place_word(const char *t, size_t p)
+{
+    static const char *const place[] = {"in",     "from",    "at",      "near",   "to",
+                                        "of",     "via",     "into",    "across", "around",
+                                        "inside", "outside", "towards", "toward", "through",
+                                        "visit",  "visited", "visiting"};
+    size_t b;
+    return word_before(t, p, &b) && word_is(t, b, p - 1, place, sizeof place / sizeof *place);
+}
+
+/* Surname particles that join a name's parts: "Jan van der Berg", "Maria da
+ * Silva", "Ludwig von Mises", "Willem ten Brink". Grammar, not a word list. */
+static const char *const particles[] = {"van", "von", "der", "den", "de",  "del", "della", "di",
+                                        "da",  "dos", "das", "do",  "du",  "ten", "ter",   "te",
+                                        "la",  "le",  "bin", "ibn", "al",  "el",  "zu",    "af",
+                                        "av",  "y",   "e",   "dei", "degli", "op", "het"};
+
+/* The gap between two capitalised tokens is one to three particles: "
+ * van der ". */
+static int particle_gap(const char *t, const tok_t *x, const tok_t *y)
+{
+    size_t i = x->e, n = 0;
+    if (y->s <= i || t[i] != ' ')
+        return 0;
+    while (i < y->s) {
+        size_t b = ++i;
+        while (i < y->s && t[i] >= 'a' && t[i] <= 'z')
+            i++;
+        if (i >= y->s || t[i] != ' ' ||
+            !word_is(t, b, i, particles, sizeof particles / sizeof *particles))
+            return 0;
+        if (++n > 3)
+            return 0;
+        if (i + 1 == y->s)
+            return 1;
+    }
+    return 0;
+}
+
+/* "McAllister", "MacLeod", "O'Neill", "D'Angelo": the shape of a surname. */
+static int surname_shape(const char *t, const tok_t *k)
+{
+    const char *w = t + k->s;
+    size_t n = k->e - k->s;
+    if (n >= 4 && w[0] == 'M' && w[1] == 'c' && w[2] >= 'A' && w[2] <= 'Z')
+        return 1;
+    if (n >= 5 && w[0] == 'M' && w[1] == 'a' && w[2] == 'c' && w[3] >= 'A' && w[3] <= 'Z')
+        return 1;
+    if (n >= 4 && (w[0] == 'O' || w[0] == 'D') && w[1] == '\'' && w[2] >= 'A' && w[2] <= 'Z')
+        return 1;
+    return 0;
+}
+
+enum { CUE_BEFORE = 1, CUE_AFTER = 2 };
+
+/* Which cues of phi.json (person.cue_before, person.cue_after) stand next to
+ * the span [a, b): a phrase ending at a ("my son ", "shouted at ") or one
+ * starting at b (" said", "'s daughter"). The window before is 60 bytes. */
+static int name_cues(const safety_t *s, const char *t, size_t len, size_t a, size_t b,
+                     pcre2_match_data *md)
+{
+    if (!s->person_after)
+        return 0;
+    int cues = 0;
+    size_t from = a > 60 ? a - 60 : 0;
+    while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
+        from--;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    int rc = pcre2_match(s->person_after, (PCRE2_SPTR)t, a, from, PCRE2_NO_UTF_CHECK, md, NULL);
+    if (rc >= 2 && ov[2] != PCRE2_UNSET && ov[1] == a)
+        cues |= CUE_BEFORE;
+    rc = pcre2_match(s->person_after, (PCRE2_SPTR)t, len, b, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED,
+                     md, NULL);
+    if (rc >= 3 && ov[4] != PCRE2_UNSET)
+        cues |= CUE_AFTER;
+    return cues;
+}
+
+/* Evidence that one token is part of a person's name, from the word alone.
+ * Weights are in tenths: a given name that is no English word (20), a
+ * surname or a name part that is none (15), a surname's shape or ending
+ * (10), a word in no list at all (10), a name that is also an English word
+ * ("Frank", "White": 5), an English word and nothing else (-10). */
+static int token_evidence(const safety_t *s, const char *t, const tok_t *k,
+                          pcre2_match_data *md)
+{
+    if (k->initial || k->allcaps)
+        return 0;
+    int cm = tok_common(s, t, k);
+    int f = tok_in(&s->first_names, t, k), l = tok_in(&s->last_names, t, k);
+    if (cm)
+        return f || l ? 5 : -10;
+    if (f)
+        return 20;
+    if (l)
+        return 15;
+    if (surname_shape(t, k) ||
+        (s->surname_suffix &&
+         pcre2_match(s->surname_suffix, (PCRE2_SPTR)t, k->e, k->s,
+                     PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, md, NULL) >= 0))
+        return 10;
+    return k->e - k->s >= 3 ? 10 : 0;
+}
+
+/* A run the fixed rules did not call a person is one when the evidence of
+ * its best word and the cues around it reach 2.5: a cue before the name
+ * (20), after it (15), a preposition of place before it without a cue
+ * (-20), a number right after it (-15: "Tobel 1021" is an address). So an
+ * unknown word needs a cue ("shouted at Zorya"), an English word that is
+ * also a name needs a cue before it ("named him Frank"), and an English
+ * word alone never counts. */
+static int run_score(const safety_t *s, const char *t, size_t len, const tok_t *v, size_t lo,
+                     size_t hi, pcre2_match_data *md)
+{
+    int best = -100;
+    for (size_t k = lo; k < hi; k++) {
+        int ev = token_evidence(s, t, &v[k], md);
+        if (!v[k].initial && !v[k].allcaps && ev > best)
+            best = ev;
+    }
+    if (best == -100)
+        return 0;
+    size_t a = v[lo].s, b = stem_end(t, v[hi - 1].s, v[hi - 1].e);
+    int cues = name_cues(s, t, len, a, b, md);
+    int score = best;
+    if (cues & CUE_BEFORE)
+        score += 20;
+    else if (after_place_word(t, a))
+        score -= 20;
+    if (cues & CUE_AFTER)
+        score += 15;
+    if (b + 1 < len && t[b] == ' ' && t[b + 1] >= '0' && t[b + 1] <= '9')
+        score -= 15;
+    return score;
+}
+
 static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
                      cands_t *c)
 {
@@ -526,18 +823,28 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
     /* Runs: token range, whether it is a person, whether it could be one. */
     size_t *rlo = malloc((n ? n : 1) * sizeof *rlo), *rhi = malloc((n ? n : 1) * sizeof *rhi);
     unsigned char *rper = malloc(n ? n : 1), *rok = malloc(n ? n : 1);
+    signed char *rev = malloc(n ? n : 1);
     size_t nr = 0;
-    if (!rlo || !rhi || !rper || !rok) {
+    if (!rlo || !rhi || !rper || !rok || !rev) {
         free(rlo);
         free(rhi);
         free(rper);
         free(rok);
+        free(rev);
         free(v);
         return MUSE_ENOMEM;
     }
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        while (j < n && joined(t, &v[j - 1], &v[j]) && j - i < 5)
+        /* "Maika van de Noort": particles join the parts of one name when
+         * a given name stands before them or a surname after, but not
+         * after a preposition of place ("in Rio de Janeiro"). */
+        while (j < n && j - i < 5 &&
+               (joined(t, &v[j - 1], &v[j]) ||
+                (particle_gap(t, &v[j - 1], &v[j]) && !after_place_word(t, v[i].s) &&
+                 (tok_in(&s->first_names, t, &v[j - 1]) || tok_in(&s->last_names, t, &v[j])) &&
+                 !tok_common(s, t, &v[j]) &&
+                 !v[j - 1].allcaps && !v[j].allcaps)))
             j++;
         /* [i, j) is one run. Drop leading words that are ordinary English
          * or acronyms, unless they are also given names mid-sentence. */
@@ -574,6 +881,10 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
             int first = tok_in(&s->first_names, t, x);
             if (common && !(first && !at_sentence_start(t, x->s) && hi - lo >= 2)) {
                 if (hi - lo >= 2 && first && tok_in(&s->last_names, t, &v[lo + 1]))
+                    break;
+                /* A lone English word that is also a name ("Frank") stays
+                 * for the score: cues around it may make it one. */
+                if (hi - lo == 1 && (first || tok_in(&s->last_names, t, x)))
                     break;
                 lo++;
                 continue;
@@ -621,8 +932,19 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
                       (t[v[lo].s - 3] | 0x20) == 'h' && (t[v[lo].s - 2] | 0x20) == 'e' &&
                       t[v[lo].s - 1] == ' ' && (v[lo].s == 4 || !((t[v[lo].s - 5] | 0x20) >= 'a' &&
                                                                  (t[v[lo].s - 5] | 0x20) <= 'z'));
+            /* "the Jensen novel", "the Steffen Mauer version": a name used
+             * as a modifier of a lower-case noun is still a name; "the
+             * Davis Group" is a thing. */
+            size_t after = v[hi - 1].e;
+            int noun_follows = after + 2 < len && t[after] == ' ' && t[after + 1] >= 'a' &&
+                               t[after + 1] <= 'z';
+            if (the && noun_follows && !org &&
+                (any_first || any_last || (names >= 2 && n_common == 0)))
+                the = 0;
+            /* A surname alone mid-sentence, unless a preposition of place
+             * stands before it ("in Nord"): name_parts.txt holds places. */
             int single_last = names == 1 && any_last && !any_first &&
-                              !at_sentence_start(t, v[lo].s);
+                              !at_sentence_start(t, v[lo].s) && !after_place_word(t, v[lo].s);
             /* Two or more capitalised words, none of them ordinary English:
              * "Krisztián Szöllösy", "Tomomi Nishiyama". */
             int unknown_run = names >= 2 && n_common == 0 && !org;
@@ -637,15 +959,28 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
                          (titled || (!org && any_first && (names >= 2 || !all_common)) ||
                           (!org && names >= 2 && any_last && !all_common) ||
                           (!org && single_last) || unknown_run);
+            int best = -10, lexical = 0;
+            for (size_t k = lo; k < hi; k++) {
+                int ev = token_evidence(s, t, &v[k], md);
+                best = ev > best ? ev : best;
+                lexical |= tok_in(&s->first_names, t, &v[k]) || tok_in(&s->last_names, t, &v[k]);
+            }
+            if (!person && !eponym && !org && names > 0 && !(the && !titled))
+                person = run_score(s, t, len, v, lo, hi, md) >= 25;
+            /* A context phrase ("my name is", "founders:") vouched for it. */
+            for (size_t q = 0; q < c->n && !person; q++)
+                person = c->v[q].priority == 3 && !strcmp(c->v[q].e.type, "PERSON") &&
+                         c->v[q].e.start <= v[lo].s && v[lo].s < c->v[q].e.end;
             rlo[nr] = lo;
             rhi[nr] = hi;
             rper[nr] = (unsigned char)person;
+            rev[nr] = (signed char)best;
             /* Could be a name in a list of names: not English, not a thing. */
             int of = v[lo].s >= 4 && !memcmp(t + v[lo].s - 4, " of ", 4);
             int im = t[v[lo].s] == 'I' && v[lo].e > v[lo].s + 1 &&
                      (t[v[lo].s + 1] == '\'' || (unsigned char)t[v[lo].s + 1] == 0xE2);
-            rok[nr] = !eponym && !org && names > 0 && !all_common && !(the && !titled) && !of &&
-                      !im;
+            rok[nr] = !eponym && !org && names > 0 && (!all_common || lexical) &&
+                      !(the && !titled) && !of && !im;
             nr++;
         }
         i = j;
@@ -654,7 +989,14 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t r = 0; r + 1 < nr; r++) {
-            if (rper[r] == rper[r + 1] || !(rper[r] ? rok[r + 1] : rok[r]))
+            /* Two words that are each a listed name and no English word,
+             * side by side in a list, vouch for each other ("Lamovec and
+             * Morales were"). */
+            int pair = !rper[r] && !rper[r + 1] && rok[r] && rok[r + 1] &&
+                       rev[r] >= 15 && rev[r + 1] >= 10;
+            pair |= !rper[r] && !rper[r + 1] && rok[r] && rok[r + 1] && rev[r] >= 10 &&
+                    rev[r + 1] >= 15;
+            if (!pair && (rper[r] == rper[r + 1] || !(rper[r] ? rok[r + 1] : rok[r])))
                 continue;
             size_t gs = v[rhi[r] - 1].e, ge = v[rlo[r + 1]].s;
             if (ge <= gs || ge - gs > 6)
@@ -677,6 +1019,7 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
     free(rhi);
     free(rper);
     free(rok);
+    free(rev);
     free(v);
     return rc;
 }
@@ -718,8 +1061,10 @@ static int context_names(const safety_t *s, const char *t, size_t len, pcre2_mat
         for (size_t k = 0; k < nw; k++) {
             tok_t x = {w[k][0], w[k][1], 0, 0, 0};
             int lower = is_lower_ascii_word(t, x.s, x.e);
-            int common = tok_in(&s->common_words, t, &x) && !tok_in(&s->first_names, t, &x) &&
-                         !tok_in(&s->last_names, t, &x);
+            /* An English word counts as a name here only when it is a given
+             * name ("Frank said"); surnames that are English words are
+             * mostly pronouns and verbs first ("He said", "Do you"). */
+            int common = tok_in(&s->common_words, t, &x) && !tok_in(&s->first_names, t, &x);
             if (common || (lower && k > 0 && !tok_in(&s->last_names, t, &x) &&
                            !tok_in(&s->first_names, t, &x)))
                 break;
@@ -791,6 +1136,71 @@ static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
     return MUSE_OK;
 }
 
+/* A lower-case word: ASCII letters and the bytes of UTF-8 letters
+ * ("žilková"), apostrophes and hyphens inside. Returns its end, or s when
+ * none starts at s. */
+static size_t lower_word_end(const char *t, size_t len, size_t s)
+{
+    if (s >= len || !(t[s] >= 'a' && t[s] <= 'z'))
+        return s;
+    size_t i = s;
+    while (i < len && ((t[i] >= 'a' && t[i] <= 'z') || ((unsigned char)t[i] >= 0xC3 &&
+                                                         (unsigned char)t[i] < 0xE0) ||
+                       (((unsigned char)t[i] & 0xC0) == 0x80 && i > s) ||
+                       ((t[i] == '-' || t[i] == '\'') && i + 1 < len && t[i + 1] >= 'a' &&
+                        t[i + 1] <= 'z')))
+        i++;
+    return i;
+}
+
+/* "they had 6: silvana, adam, christopher and caleb": a list of three or
+ * more single lower-case words, most of them given names that are no
+ * English words, is a list of people, all of it. */
+static int lower_lists(const safety_t *s, const char *t, size_t len, cands_t *c)
+{
+    size_t item[16][2];
+    size_t n = 0, i = 0;
+    int names = 0;
+    while (i < len) {
+        int boundary = i == 0 || t[i - 1] == ' ' || t[i - 1] == '\n' || t[i - 1] == '"' ||
+                       t[i - 1] == '(';
+        size_t e = boundary ? lower_word_end(t, len, i) : i;
+        if (e == i) {
+            i++;
+            continue;
+        }
+        if (n < 16) {
+            item[n][0] = i;
+            item[n][1] = e;
+            tok_t k = {i, e, 0, 0, 0};
+            names += tok_in(&s->first_names, t, &k) && !tok_common(s, t, &k);
+            n++;
+        }
+        /* The separator decides whether the list goes on. */
+        size_t g = e;
+        static const char *const seps[] = {", and ", ", or ", ", ", " and ", " or ", " & "};
+        size_t sl = 0;
+        for (size_t q = 0; q < sizeof seps / sizeof *seps && !sl; q++)
+            if (len - g > strlen(seps[q]) && !memcmp(t + g, seps[q], strlen(seps[q])))
+                sl = strlen(seps[q]);
+        int last = !sl || n >= 16;
+        if (sl && lower_word_end(t, len, g + sl) == g + sl)
+            last = 1;
+        if (last) {
+            if (n >= 3 && names >= 2 && 2 * names >= (int)n)
+                for (size_t q = 0; q < n; q++)
+                    if (cand_push(c, "PERSON", item[q][0], item[q][1], 1))
+                        return MUSE_ENOMEM;
+            n = 0;
+            names = 0;
+            i = e;
+            continue;
+        }
+        i = g + sl;
+    }
+    return MUSE_OK;
+}
+
 /* ----------------------------------------------------------- resolution */
 
 static int cand_cmp(const void *pa, const void *pb)
@@ -810,6 +1220,39 @@ static int ent_cmp(const void *pa, const void *pb)
     return a->start < b->start ? -1 : a->start > b->start;
 }
 
+/* "Sandra lives on Hansinegata 120": an address pattern that starts on a
+ * name the name finder found and runs through lower-case words to the
+ * street starts at the street instead. Candidates are sorted; the name
+ * must be one of the name finder's (priority 2 or more). */
+static void address_after_names(const char *t, cands_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        safety_entity_t *a = &c->v[i].e;
+        if (strcmp(a->type, "STREET_ADDRESS") != 0)
+            continue;
+        for (size_t j = 0; j < c->n; j++) {
+            const safety_entity_t *p = &c->v[j].e;
+            if (strcmp(p->type, "PERSON") != 0 || c->v[j].priority < 2 || p->start != a->start ||
+                p->end >= a->end)
+                continue;
+            size_t k = p->end;
+            int words = 0;
+            for (;;) {
+                while (k < a->end && t[k] == ' ')
+                    k++;
+                if (k >= a->end || !(t[k] >= 'a' && t[k] <= 'z'))
+                    break;
+                while (k < a->end && t[k] != ' ')
+                    k++;
+                words++;
+            }
+            if (words && k < a->end)
+                a->start = k;
+            break;
+        }
+    }
+}
+
 int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -819,8 +1262,10 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
     pcre2_match_data *md = pcre2_match_data_create(16, NULL);
     if (!md)
         goto done;
-    if (run_recognizers(s, t, len, md, &c) || name_runs(s, t, len, md, &c) ||
-        context_names(s, t, len, md, &c) || lower_names(s, t, len, &c))
+    /* Context phrases first: the name finder reads their candidates. */
+    if (run_recognizers(s, t, len, md, &c) || context_names(s, t, len, md, &c) ||
+        name_runs(s, t, len, md, &c) || lower_names(s, t, len, &c) ||
+        lower_lists(s, t, len, &c))
         goto done;
     if (c.n)
         qsort(c.v, c.n, sizeof *c.v, cand_cmp);
@@ -832,13 +1277,27 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
     taken = calloc(len + 1, 1);
     if (!taken)
         goto done;
+    address_after_names(t, &c);
     for (size_t i = 0; i < c.n; i++) {
-        const safety_entity_t *e = &c.v[i].e;
+        safety_entity_t *e = &c.v[i].e;
         if (e->end > len)
             continue;
         int clash = 0;
         for (size_t k = e->start; k < e->end && !clash; k++)
             clash = taken[k];
+        /* "Mrs. Karen Olsen Apt. 675": a name whose last word an address
+         * took keeps the words before it. */
+        if (clash && !strcmp(e->type, "PERSON") && !taken[e->start]) {
+            size_t k = e->start;
+            while (k < e->end && !taken[k])
+                k++;
+            while (k > e->start && t[k - 1] != ' ')
+                k--;
+            while (k > e->start && (t[k - 1] == ' ' || t[k - 1] == ','))
+                k--;
+            clash = k < e->start + 2;
+            e->end = k;
+        }
         if (clash)
             continue;
         memset(taken + e->start, 1, e->end - e->start);
