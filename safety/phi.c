@@ -226,7 +226,8 @@ static const char *jstr(const cJSON *o, const char *k, const char *d)
     return cJSON_IsString(v) ? v->valuestring : d;
 }
 
-/* The public name lists (given_names.txt, name_parts.txt, places.txt) are
+/* The public name lists (given_names.txt, name_parts.txt, places.txt) and
+ * the knowledge base's medical words (medical_words.txt) are
  * kept apart from the curated ones so that a diff of either stays
  * readable, and joined here into the set the curated list feeds: one lookup
  * per word at check time, however many lists there are. Their embedded
@@ -238,17 +239,24 @@ extern const unsigned char safety_data_name_parts_txt[];
 extern const size_t safety_data_name_parts_txt_len;
 extern const unsigned char safety_data_places_txt[];
 extern const size_t safety_data_places_txt_len;
+extern const unsigned char safety_data_medical_words_txt[];
+extern const size_t safety_data_medical_words_txt_len;
 
+/* Loads up to three embedded lists (c may be NULL) into one set. */
 static int load_words(sf_wordset_t *ws, const unsigned char *a, size_t alen,
-                      const unsigned char *b, size_t blen, muse_error_t *err)
+                      const unsigned char *b, size_t blen, const unsigned char *c, size_t clen,
+                      muse_error_t *err)
 {
-    char *buf = malloc(alen + blen + 1);
+    char *buf = malloc(alen + blen + clen + 2);
     if (!buf)
         return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
     memcpy(buf, a, alen);
     buf[alen] = '\n';
     memcpy(buf + alen + 1, b, blen);
-    int rc = sf_wordset_load(ws, buf, alen + blen + 1, err);
+    buf[alen + 1 + blen] = '\n';
+    if (c)
+        memcpy(buf + alen + blen + 2, c, clen);
+    int rc = sf_wordset_load(ws, buf, alen + blen + 2 + (c ? clen : 0), err);
     free(buf);
     return rc;
 }
@@ -384,13 +392,14 @@ int sf_load_phi(safety_t *s, muse_error_t *err)
     }
     if ((rc = load_words(&s->first_names, safety_data_first_names_txt,
                          safety_data_first_names_txt_len, safety_data_given_names_txt,
-                         safety_data_given_names_txt_len, err)) ||
+                         safety_data_given_names_txt_len, NULL, 0, err)) ||
         (rc = load_words(&s->last_names, safety_data_last_names_txt,
                          safety_data_last_names_txt_len, safety_data_name_parts_txt,
-                         safety_data_name_parts_txt_len, err)) ||
+                         safety_data_name_parts_txt_len, NULL, 0, err)) ||
         (rc = load_words(&s->common_words, safety_data_common_words_txt,
                          safety_data_common_words_txt_len, safety_data_places_txt,
-                         safety_data_places_txt_len, err)))
+                         safety_data_places_txt_len, safety_data_medical_words_txt,
+                         safety_data_medical_words_txt_len, err)))
         goto done;
 done:
     cJSON_Delete(j);
@@ -693,11 +702,17 @@ static const char *const particles[] = {"van", "von", "der", "den", "de",  "del"
                                         "la",  "le",  "bin", "ibn", "al",  "el",  "zu",    "af",
                                         "av",  "y",   "e",   "dei", "degli", "op", "het"};
 
+/* Dutch, German and Scandinavian particles, which place names seldom use
+ * ("Den Haag" has a capital): enough on their own to join two parts. */
+static const char *const particles_germanic[] = {"van", "von", "der", "den", "ten", "ter",
+                                                 "zu",  "af",  "av",  "op",  "het", "te"};
+
 /* The gap between two capitalised tokens is one to three particles: "
- * van der ". */
+ * van der ". Returns 2 when all of them are Germanic, 1 otherwise. */
 static int particle_gap(const char *t, const tok_t *x, const tok_t *y)
 {
     size_t i = x->e, n = 0;
+    int germanic = 1;
     if (y->s <= i || t[i] != ' ')
         return 0;
     while (i < y->s) {
@@ -707,10 +722,12 @@ static int particle_gap(const char *t, const tok_t *x, const tok_t *y)
         if (i >= y->s || t[i] != ' ' ||
             !word_is(t, b, i, particles, sizeof particles / sizeof *particles))
             return 0;
+        germanic &= word_is(t, b, i, particles_germanic,
+                            sizeof particles_germanic / sizeof *particles_germanic);
         if (++n > 3)
             return 0;
         if (i + 1 == y->s)
-            return 1;
+            return germanic ? 2 : 1;
     }
     return 0;
 }
@@ -837,13 +854,15 @@ static int name_runs(const safety_t *s, const char *t, size_t len, pcre2_match_d
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         /* "Maika van de Noort": particles join the parts of one name when
-         * a given name stands before them or a surname after, but not
-         * after a preposition of place ("in Rio de Janeiro"). */
+         * they are Germanic, a given name stands before them or a surname
+         * after, but not after a preposition of place ("in Rio de
+         * Janeiro") nor before an English word. */
         while (j < n && j - i < 5 &&
                (joined(t, &v[j - 1], &v[j]) ||
                 (particle_gap(t, &v[j - 1], &v[j]) && !after_place_word(t, v[i].s) &&
-                 (tok_in(&s->first_names, t, &v[j - 1]) || tok_in(&s->last_names, t, &v[j])) &&
-                 !tok_common(s, t, &v[j]) &&
+                 (particle_gap(t, &v[j - 1], &v[j]) == 2 || tok_in(&s->first_names, t, &v[j - 1]) ||
+                  tok_in(&s->last_names, t, &v[j])) &&
+                 (!tok_common(s, t, &v[j]) || tok_in(&s->first_names, t, &v[j - 1])) &&
                  !v[j - 1].allcaps && !v[j].allcaps)))
             j++;
         /* [i, j) is one run. Drop leading words that are ordinary English
@@ -1060,11 +1079,21 @@ static int context_names(const safety_t *s, const char *t, size_t len, pcre2_mat
         size_t keep = 0;
         for (size_t k = 0; k < nw; k++) {
             tok_t x = {w[k][0], w[k][1], 0, 0, 0};
+            /* "The Mayo Clinic says": an organisation, not a person. */
+            if (s->person_org &&
+                pcre2_match(s->person_org, (PCRE2_SPTR)t, x.e, x.s,
+                            PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, md,
+                            NULL) >= 0) {
+                keep = 0;
+                break;
+            }
             int lower = is_lower_ascii_word(t, x.s, x.e);
-            /* An English word counts as a name here only when it is a given
-             * name ("Frank said"); surnames that are English words are
-             * mostly pronouns and verbs first ("He said", "Do you"). */
-            int common = tok_in(&s->common_words, t, &x) && !tok_in(&s->first_names, t, &x);
+            /* An English word counts as a name here when it is a given name
+             * ("Frank said") or a surname of four letters or more ("Walker
+             * began"): shorter ones are pronouns and verbs first ("He said",
+             * "Do you"). */
+            int common = tok_in(&s->common_words, t, &x) && !tok_in(&s->first_names, t, &x) &&
+                         !(x.e - x.s >= 4 && tok_in(&s->last_names, t, &x));
             if (common || (lower && k > 0 && !tok_in(&s->last_names, t, &x) &&
                            !tok_in(&s->first_names, t, &x)))
                 break;
@@ -1078,18 +1107,37 @@ static int context_names(const safety_t *s, const char *t, size_t len, pcre2_mat
     return MUSE_OK;
 }
 
+/* A lower-case word: ASCII letters and the bytes of UTF-8 letters
+ * ("žilková"), apostrophes and hyphens inside. Returns its end, or s when
+ * none starts at s. */
+static size_t lower_word_end(const char *t, size_t len, size_t s)
+{
+    if (s >= len || !((t[s] >= 'a' && t[s] <= 'z') ||
+                      ((unsigned char)t[s] >= 0xC3 && (unsigned char)t[s] < 0xE0)))
+        return s;
+    size_t i = s;
+    while (i < len && ((t[i] >= 'a' && t[i] <= 'z') || ((unsigned char)t[i] >= 0xC3 &&
+                                                         (unsigned char)t[i] < 0xE0) ||
+                       (((unsigned char)t[i] & 0xC0) == 0x80 && i > s) ||
+                       ((t[i] == '-' || t[i] == '\'') && i + 1 < len && t[i + 1] >= 'a' &&
+                        t[i + 1] <= 'z')))
+        i++;
+    return i;
+}
+
 /* "follow up with patricia desrosiers", "eva kleist lives at": in lower-case
- * text a known given name that is not an English word, followed by an
- * optional initial and a word that is not English, is a full name. */
-static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
+ * text a known name that is not an English word, followed by an optional
+ * initial and a word that is not English, is a full name. After a title
+ * ("mr. elliott") one listed name is enough. */
+static int lower_names(const safety_t *s, const char *t, size_t len, pcre2_match_data *md,
+                       cands_t *c)
 {
     size_t w[4][2], nw = 0, i = 0;
     while (i < len) {
-        while (i < len && !(t[i] >= 'a' && t[i] <= 'z'))
+        while (i < len && lower_word_end(t, len, i) == i)
             i++;
         size_t ws = i;
-        while (i < len && ((t[i] >= 'a' && t[i] <= 'z') || t[i] == '-' || t[i] == '\''))
-            i++;
+        i = lower_word_end(t, len, ws);
         if (i == ws)
             break;
         /* Only words preceded by a space or start of text count. */
@@ -1109,6 +1157,23 @@ static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
         w[nw][0] = ws;
         w[nw][1] = we;
         nw++;
+        /* One listed name that is no English word, in lower case, with a
+         * title before it ("mr. elliott") or a cue of phi.json around it
+         * ("roberto's daughter", "calls me borna", "selma is from"). */
+        tok_t one = {ws, stem_end(t, ws, we), 0, 0, 0};
+        int listed = tok_in(&s->first_names, t, &one);
+        if (one.e - one.s >= 3 && !tok_common(s, t, &one) &&
+            (listed || tok_in(&s->last_names, t, &one))) {
+            size_t from = ws > 12 ? ws - 12 : 0, a, b;
+            while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
+                from--;
+            int titled = s->person_title && ws >= 3 && t[ws - 1] == ' ' &&
+                         sf_find(s->person_title, t, ws, from, md, &a, &b) && b + 1 == ws;
+            /* Surnames alone are too often words ("thrush said"). */
+            if ((titled || (listed && name_cues(s, t, len, one.s, one.e, md))) &&
+                cand_push(c, "PERSON", one.s, one.e, 1))
+                return MUSE_ENOMEM;
+        }
         /* Look for first [initial] last ending at this word. */
         for (size_t span = 2; span <= 3 && span <= nw; span++) {
             tok_t f = {w[nw - span][0], w[nw - span][1], 0, 0, 0};
@@ -1120,7 +1185,8 @@ static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
             }
             if (f.e - f.s < 3 || l.e - l.s < 3)
                 continue;
-            if (!tok_in(&s->first_names, t, &f) || tok_common(s, t, &f))
+            if (!(tok_in(&s->first_names, t, &f) || tok_in(&s->last_names, t, &f)) ||
+                tok_common(s, t, &f))
                 continue;
             size_t le = l.e;
             if (le - l.s > 2 && t[le - 2] == '\'' && t[le - 1] == 's')
@@ -1134,23 +1200,6 @@ static int lower_names(const safety_t *s, const char *t, size_t len, cands_t *c)
         }
     }
     return MUSE_OK;
-}
-
-/* A lower-case word: ASCII letters and the bytes of UTF-8 letters
- * ("žilková"), apostrophes and hyphens inside. Returns its end, or s when
- * none starts at s. */
-static size_t lower_word_end(const char *t, size_t len, size_t s)
-{
-    if (s >= len || !(t[s] >= 'a' && t[s] <= 'z'))
-        return s;
-    size_t i = s;
-    while (i < len && ((t[i] >= 'a' && t[i] <= 'z') || ((unsigned char)t[i] >= 0xC3 &&
-                                                         (unsigned char)t[i] < 0xE0) ||
-                       (((unsigned char)t[i] & 0xC0) == 0x80 && i > s) ||
-                       ((t[i] == '-' || t[i] == '\'') && i + 1 < len && t[i + 1] >= 'a' &&
-                        t[i + 1] <= 'z')))
-        i++;
-    return i;
 }
 
 /* "they had 6: silvana, adam, christopher and caleb": a list of three or
@@ -1222,14 +1271,26 @@ static int ent_cmp(const void *pa, const void *pb)
 
 /* "Sandra lives on Hansinegata 120": an address pattern that starts on a
  * name the name finder found and runs through lower-case words to the
- * street starts at the street instead. Candidates are sorted; the name
- * must be one of the name finder's (priority 2 or more). */
-static void address_after_names(const char *t, cands_t *c)
+ * street starts at the street instead. The name must be one of the name
+ * finder's (priority 2 or more). */
+static void address_after_names(const safety_t *s, const char *t, size_t len, cands_t *c,
+                                pcre2_match_data *md)
 {
     for (size_t i = 0; i < c->n; i++) {
         safety_entity_t *a = &c->v[i].e;
         if (strcmp(a->type, "STREET_ADDRESS") != 0)
             continue;
+        /* "Dr. Wells" is a doctor, not Wells Drive: an address without a
+         * number that starts with a title is a name. */
+        int digit = 0;
+        for (size_t k = a->start; k < a->end && !digit; k++)
+            digit = t[k] >= '0' && t[k] <= '9';
+        if (!digit && s->person_title &&
+            pcre2_match(s->person_title, (PCRE2_SPTR)t, len, a->start,
+                        PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0) {
+            a->end = a->start;
+            continue;
+        }
         for (size_t j = 0; j < c->n; j++) {
             const safety_entity_t *p = &c->v[j].e;
             if (strcmp(p->type, "PERSON") != 0 || c->v[j].priority < 2 || p->start != a->start ||
@@ -1264,7 +1325,7 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
         goto done;
     /* Context phrases first: the name finder reads their candidates. */
     if (run_recognizers(s, t, len, md, &c) || context_names(s, t, len, md, &c) ||
-        name_runs(s, t, len, md, &c) || lower_names(s, t, len, &c) ||
+        name_runs(s, t, len, md, &c) || lower_names(s, t, len, md, &c) ||
         lower_lists(s, t, len, &c))
         goto done;
     if (c.n)
@@ -1277,20 +1338,27 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
     taken = calloc(len + 1, 1);
     if (!taken)
         goto done;
-    address_after_names(t, &c);
+    address_after_names(s, t, len, &c, md);
     for (size_t i = 0; i < c.n; i++) {
         safety_entity_t *e = &c.v[i].e;
-        if (e->end > len)
+        if (e->end > len || e->end <= e->start)
             continue;
         int clash = 0;
         for (size_t k = e->start; k < e->end && !clash; k++)
             clash = taken[k];
         /* "Mrs. Karen Olsen Apt. 675": a name whose last word an address
-         * took keeps the words before it. */
-        if (clash && !strcmp(e->type, "PERSON") && !taken[e->start]) {
+         * took keeps the words before it. Names that overlap names do not
+         * split each other. */
+        int person = !strcmp(e->type, "PERSON");
+        if (clash && person && !taken[e->start]) {
             size_t k = e->start;
             while (k < e->end && !taken[k])
                 k++;
+            int by_name = 0;
+            for (size_t q = k; q < e->end && !by_name; q++)
+                by_name = taken[q] == 1;
+            if (by_name)
+                continue;
             while (k > e->start && t[k - 1] != ' ')
                 k--;
             while (k > e->start && (t[k - 1] == ' ' || t[k - 1] == ','))
@@ -1300,7 +1368,7 @@ int sf_phi_find(const safety_t *s, const char *t, size_t len, sf_entities_t *out
         }
         if (clash)
             continue;
-        memset(taken + e->start, 1, e->end - e->start);
+        memset(taken + e->start, person ? 1 : 2, e->end - e->start);
         out->v[out->n++] = *e;
     }
     if (out->n)

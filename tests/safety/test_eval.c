@@ -37,13 +37,16 @@ static const struct {
     const char *dataset, *figure;
     double floor;
 } KNOWN_GAPS[] = {
-    {"presidio", "PERSON.recall", 0.87},  /* measured 0.874 on 2026-11-26; target 0.95 */
+    /* None at present: PERSON.recall met its target (0.951 on 2026-11-26).
+     * The sentinel keeps the table valid C while it is empty. */
+    {NULL, NULL, 0},
 };
 
 static double floor_of(const char *dataset, const char *figure)
 {
     for (size_t i = 0; i < sizeof KNOWN_GAPS / sizeof KNOWN_GAPS[0]; i++)
-        if (strcmp(KNOWN_GAPS[i].dataset, dataset) == 0 && strcmp(KNOWN_GAPS[i].figure, figure) == 0)
+        if (KNOWN_GAPS[i].dataset && strcmp(KNOWN_GAPS[i].dataset, dataset) == 0 &&
+            strcmp(KNOWN_GAPS[i].figure, figure) == 0)
             return KNOWN_GAPS[i].floor;
     return -1;
 }

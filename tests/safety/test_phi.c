@@ -117,6 +117,59 @@ static void test_person(void **state)
     expect("Can I take Ibuprofen with Paracetamol?", "Can I take Ibuprofen with Paracetamol?");
 }
 
+/* The name finder's evidence: lexicons, particles, cues, lists. */
+static void test_person_evidence(void **state)
+{
+    (void)state;
+    /* Surname particles join the parts of one name; Mc/O' are a surname's shape. */
+    expect("Please call Jan van der Berg tomorrow", "Please call <PERSON> tomorrow");
+    expect("She saw Willem ten Brink", "She saw <PERSON>");
+    expect("I met Siobhan O'Neill and Ian McAllister", "I met <PERSON> and <PERSON>");
+    /* A cue before or after a word that is also English makes it a name. */
+    expect("She named him Frank", "She named him <PERSON>");
+    expect("my kid Zoltar has a rash", "my kid <PERSON> has a rash");
+    expect("Johanna shouted at Tiffany", "<PERSON> shouted at <PERSON>");
+    /* Given names in a lower-case list make the whole list people. */
+    expect("we invited kristina, oliver, dmitri and chad",
+           "we invited <PERSON>, <PERSON>, <PERSON> and <PERSON>");
+    expect("symptoms: fever, cough, nausea and rash", "symptoms: fever, cough, nausea and rash");
+    /* A title before a lower-case listed name. */
+    expect("mr. elliott flew home", "mr. <PERSON> flew home");
+    /* A name an address pattern ran into keeps its own span. */
+    expect("Sandra lives on Hansinegata 120", "<PERSON> lives on <STREET_ADDRESS>");
+    expect("For my take on Dr. Wells, see below", "For my take on Dr. <PERSON>, see below");
+    /* "the X novel": a name as a modifier is still a name; "the X Group" is not. */
+    expect("Unlike the Jensen novel, it is short", "Unlike the <PERSON> novel, it is short");
+    expect("I work for the Davis Group", "I work for the Davis Group");
+}
+
+/* Health questions name diseases, medicines, eponyms and places, never
+ * people; the names below are from Muse's own knowledge base and common
+ * eponyms. */
+static void test_person_not_medical(void **state)
+{
+    (void)state;
+    static const char *const q[] = {
+        "What is the best treatment for Graves disease?",
+        "Is Parkinson's hereditary?",
+        "My dad has Alzheimer's and Crohn's.",
+        "Does Hashimoto cause weight gain?",
+        "What is Down syndrome?",
+        "Can Hashimoto's thyroiditis cause fatigue?",
+        "Is Allegra safe with Norvasc?",
+        "My mom needs a Holter monitor.",
+        "Can I take Bayer aspirin with Ozempic?",
+        "Is Tylenol or Advil better for a fever?",
+        "I live in Paris and my doctor is in London.",
+        "We moved to Jordan last year.",
+        "The Mayo Clinic says Addison's disease is rare.",
+        "Is Lyme disease common in Georgia?",
+        "He said the Epley maneuver helps vertigo.",
+    };
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++)
+        expect(q[i], q[i]);
+}
+
 static void test_mrn(void **state)
 {
     (void)state;
@@ -152,7 +205,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ssn),         cmocka_unit_test(test_cards_iban_npi),
         cmocka_unit_test(test_contact),     cmocka_unit_test(test_dates_ages),
-        cmocka_unit_test(test_person),      cmocka_unit_test(test_mrn),
+        cmocka_unit_test(test_person),      cmocka_unit_test(test_person_evidence),
+        cmocka_unit_test(test_person_not_medical), cmocka_unit_test(test_mrn),
         cmocka_unit_test(test_find_sorted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
