@@ -813,7 +813,8 @@ static int run_score(const safety_t *s, const char *t, size_t len, const tok_t *
         if (!v[k].initial && !v[k].allcaps && ev > best)
             best = ev;
     }
-    if (best == -100)
+    /* English words alone never count: no need to look for cues. */
+    if (best <= -10)
         return 0;
     size_t a = v[lo].s, b = stem_end(t, v[hi - 1].s, v[hi - 1].e);
     int cues = name_cues(s, t, len, a, b, md);
@@ -1161,9 +1162,9 @@ static int lower_names(const safety_t *s, const char *t, size_t len, pcre2_match
          * title before it ("mr. elliott") or a cue of phi.json around it
          * ("roberto's daughter", "calls me borna", "selma is from"). */
         tok_t one = {ws, stem_end(t, ws, we), 0, 0, 0};
-        int listed = tok_in(&s->first_names, t, &one);
-        if (one.e - one.s >= 3 && !tok_common(s, t, &one) &&
-            (listed || tok_in(&s->last_names, t, &one))) {
+        int listed = one.e - one.s >= 3 && tok_in(&s->first_names, t, &one);
+        if (one.e - one.s >= 3 && (listed || tok_in(&s->last_names, t, &one)) &&
+            !tok_common(s, t, &one)) {
             size_t from = ws > 12 ? ws - 12 : 0, a, b;
             while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
                 from--;
@@ -1221,8 +1222,6 @@ static int lower_lists(const safety_t *s, const char *t, size_t len, cands_t *c)
         if (n < 16) {
             item[n][0] = i;
             item[n][1] = e;
-            tok_t k = {i, e, 0, 0, 0};
-            names += tok_in(&s->first_names, t, &k) && !tok_common(s, t, &k);
             n++;
         }
         /* The separator decides whether the list goes on. */
@@ -1236,6 +1235,11 @@ static int lower_lists(const safety_t *s, const char *t, size_t len, cands_t *c)
         if (sl && lower_word_end(t, len, g + sl) == g + sl)
             last = 1;
         if (last) {
+            /* Words are looked up only once they make a list. */
+            for (size_t q = 0; q < n && n >= 3; q++) {
+                tok_t k = {item[q][0], item[q][1], 0, 0, 0};
+                names += tok_in(&s->first_names, t, &k) && !tok_common(s, t, &k);
+            }
             if (n >= 3 && names >= 2 && 2 * names >= (int)n)
                 for (size_t q = 0; q < n; q++)
                     if (cand_push(c, "PERSON", item[q][0], item[q][1], 1))
