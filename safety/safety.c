@@ -113,17 +113,23 @@ static char *expand_sets(const char *pat, const cJSON *sets, int depth)
     return out;
 }
 
-/* Compiles a JSON array (or string) of patterns after set expansion. */
+/* Compiles a JSON array (or string) of patterns after set expansion, and
+ * registers the expanded patterns with the prefilter behind *gate (when
+ * gate is not NULL). */
 static int compile_patterns(const cJSON *arr, const cJSON *sets, const char *where,
-                            pcre2_code **out, muse_error_t *err)
+                            pcre2_code **out, sf_prefilter_t *pf, int *gate, muse_error_t *err)
 {
     *out = NULL;
+    if (gate)
+        *gate = SF_GATE_ALWAYS;
     if (!arr)
         return MUSE_OK;
     cJSON *copy = cJSON_CreateArray();
     if (!copy)
         return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
     int rc = MUSE_OK;
+    const char **expanded = NULL;
+    size_t n = 0;
     const cJSON *it;
     if (cJSON_IsString(arr)) {
         char *e = expand_sets(arr->valuestring, sets, 0);
@@ -153,8 +159,25 @@ static int compile_patterns(const cJSON *arr, const cJSON *sets, const char *whe
         rc = muse_err(err, MUSE_ECORRUPT, "safety policy: %s: expected patterns", where);
         goto done;
     }
-    rc = sf_compile_list(copy, where, out, err);
+    if ((rc = sf_compile_list(copy, where, out, err)) || !*out || !gate)
+        goto done;
+    expanded = malloc((size_t)cJSON_GetArraySize(copy) * sizeof *expanded);
+    if (!expanded) {
+        rc = muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
+        goto done;
+    }
+    cJSON_ArrayForEach(it, copy)
+    {
+        if (!cJSON_IsString(it)) {
+            rc = muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
+            goto done;
+        }
+        expanded[n++] = it->valuestring;
+    }
+    if (sf_prefilter_add(pf, expanded, n, gate))
+        rc = muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
 done:
+    free(expanded);
     cJSON_Delete(copy);
     return rc;
 }
@@ -298,34 +321,47 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         return MUSE_ECORRUPT;
     const cJSON *sets = cJSON_GetObjectItemCaseSensitive(j, "sets");
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(j, "framing");
+    if (sf_prefilter_new(&s->prefilter)) {
+        rc = muse_err(err, MUSE_ENOMEM, "safety: out of memory");
+        goto done;
+    }
+    sf_prefilter_t *pf = s->prefilter;
     struct {
         const char *key;
         pcre2_code **dst;
+        int *gate;
     } framing[] = {
-        {"negation_cues", &s->neg_cue},     {"pseudo_negations", &s->pseudo_neg},
-        {"clause_breaks", &s->clause_break}, {"past", &s->past},
-        {"present", &s->present},           {"generic_question", &s->generic_q},
-        {"hypothetical", &s->hypo_generic}, {"personal", &s->personal},
-        {"informational", &s->info_frame},
+        {"negation_cues", &s->neg_cue, &s->gate.neg_cue},
+        {"pseudo_negations", &s->pseudo_neg, &s->gate.pseudo_neg},
+        {"clause_breaks", &s->clause_break, &s->gate.clause_break},
+        {"past", &s->past, &s->gate.past},
+        {"present", &s->present, &s->gate.present},
+        {"generic_question", &s->generic_q, &s->gate.generic_q},
+        {"hypothetical", &s->hypo_generic, &s->gate.hypo_generic},
+        {"personal", &s->personal, &s->gate.personal},
+        {"informational", &s->info_frame, &s->gate.info_frame},
     };
     for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
         char where[80];
         snprintf(where, sizeof where, "rules.json: framing.%s", framing[i].key);
         rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(fr, framing[i].key), sets, where,
-                              framing[i].dst, err);
+                              framing[i].dst, pf, framing[i].gate, err);
         if (rc)
             goto done;
     }
     const cJSON *win = cJSON_GetObjectItemCaseSensitive(fr, "negation_window_words");
     s->negation_window = cJSON_IsNumber(win) ? win->valueint : 5;
     if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "health_terms"), sets,
-                               "rules.json: health_terms", &s->health, err)) ||
+                               "rules.json: health_terms", &s->health, pf, &s->gate.health,
+                               err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "greetings"), sets,
-                               "rules.json: greetings", &s->greeting, err)) ||
+                               "rules.json: greetings", &s->greeting, NULL, NULL, err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "injection"), sets,
-                               "rules.json: injection", &s->injection, err)) ||
+                               "rules.json: injection", &s->injection, pf, &s->gate.injection,
+                               err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "classifier_gate"), sets,
-                               "rules.json: classifier_gate", &s->model_gate, err)))
+                               "rules.json: classifier_gate", &s->model_gate, pf,
+                               &s->gate.model_gate, err)))
         goto done;
 
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
@@ -360,7 +396,7 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         char where[128];
         snprintf(where, sizeof where, "rules.json: rule \"%s\".patterns", id);
         if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "patterns"), sets, where,
-                                   &rule->match, err)))
+                                   &rule->match, pf, &rule->match_gate, err)))
             goto done;
         if (!rule->match) {
             rc = muse_err(err, MUSE_ECORRUPT, "safety policy: %s: no patterns", where);
@@ -368,14 +404,16 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         }
         snprintf(where, sizeof where, "rules.json: rule \"%s\".requires", id);
         if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "requires"), sets, where,
-                                   &rule->requires, err)))
+                                   &rule->requires, pf, &rule->requires_gate, err)))
             goto done;
         snprintf(where, sizeof where, "rules.json: rule \"%s\".unless", id);
         if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "unless"), sets, where,
-                                   &rule->unless, err)))
+                                   &rule->unless, pf, &rule->unless_gate, err)))
             goto done;
         s->n_rules++;
     }
+    if (sf_prefilter_build(pf))
+        rc = muse_err(err, MUSE_ENOMEM, "safety: out of memory");
 done:
     cJSON_Delete(j);
     return rc;
@@ -411,6 +449,7 @@ void safety_close(safety_t *s)
         pcre2_code_free(s->rules[i].unless);
     }
     free(s->rules);
+    sf_prefilter_free(s->prefilter);
     pcre2_code *codes[] = {s->neg_cue,   s->pseudo_neg,   s->clause_break, s->past,
                            s->present,   s->generic_q,    s->hypo_generic, s->personal,
                            s->info_frame, s->daily,         s->health,       s->greeting,
@@ -578,15 +617,33 @@ typedef struct frame_ctx {
     const char *t;
     size_t len;
     pcre2_match_data *md;
+    const sf_seen_t *seen;  /* what the prefilter found in t */
     int present_any;   /* -1: not computed yet */
     int personal;
 } frame_ctx_t;
 
-static int ctx_flag(frame_ctx_t *c, int *flag, const pcre2_code *code)
+/* sf_find behind the pattern's prefilter gate: a closed gate means the text
+ * lacks every literal a match needs, so the answer is no without a scan. */
+static int find_gated(const frame_ctx_t *c, const pcre2_code *code, int gate, size_t to,
+                      size_t from, size_t *ms, size_t *me)
+{
+    return sf_gate_open(c->s->prefilter, c->seen, gate) &&
+           sf_find(code, c->t, to, from, c->md, ms, me);
+}
+
+/* An anchored match at pos, behind the pattern's gate. */
+static int anchored_at(const frame_ctx_t *c, const pcre2_code *code, int gate, size_t pos)
+{
+    return code && sf_gate_open(c->s->prefilter, c->seen, gate) &&
+           pcre2_match(code, (PCRE2_SPTR)c->t, c->len, pos, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED,
+                       c->md, NULL) >= 0;
+}
+
+static int ctx_flag(frame_ctx_t *c, int *flag, const pcre2_code *code, int gate)
 {
     size_t a, b;
     if (*flag < 0)
-        *flag = sf_find(code, c->t, c->len, 0, c->md, &a, &b);
+        *flag = find_gated(c, code, gate, c->len, 0, &a, &b);
     return *flag;
 }
 
@@ -596,23 +653,20 @@ static int is_negated(frame_ctx_t *c, size_t ms)
 {
     const safety_t *s = c->s;
     const char *t = c->t;
-    pcre2_match_data *md = c->md;
     if (!s->neg_cue)
         return 0;
     size_t from = sentence_start(t, c->len, ms), a, b;
     /* A clause break ("but", "although") resets the scope. */
     size_t pos = from;
-    while (sf_find(s->clause_break, t, ms, pos, md, &a, &b)) {
+    while (find_gated(c, s->clause_break, s->gate.clause_break, ms, pos, &a, &b)) {
         from = b;
         pos = b > a ? b : a + 1;
     }
     size_t cue_e = 0;
     int found = 0;
     pos = from;
-    while (sf_find(s->neg_cue, t, ms, pos, md, &a, &b)) {
-        int pseudo = s->pseudo_neg &&
-                     pcre2_match(s->pseudo_neg, (PCRE2_SPTR)t, c->len, a,
-                                 PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0;
+    while (find_gated(c, s->neg_cue, s->gate.neg_cue, ms, pos, &a, &b)) {
+        int pseudo = anchored_at(c, s->pseudo_neg, s->gate.pseudo_neg, a);
         if (!pseudo) {
             cue_e = b;
             found = 1;
@@ -631,25 +685,23 @@ static int framed_as_event(frame_ctx_t *c, size_t ms, size_t me)
     const safety_t *s = c->s;
     const char *t = c->t;
     size_t len = c->len, a, b;
-    pcre2_match_data *md = c->md;
     if (is_negated(c, ms))
         return 0;
     size_t ss = sentence_start(t, len, ms), se = sentence_end(t, len, me);
-    int present_here = sf_find(s->present, t, se, ss, md, &a, &b);
-    if (!present_here && sf_find(s->past, t, se, ss, md, &a, &b))
+    int present_here = find_gated(c, s->present, s->gate.present, se, ss, &a, &b);
+    if (!present_here && find_gated(c, s->past, s->gate.past, se, ss, &a, &b))
         return 0;
-    int present_any = present_here || ctx_flag(c, &c->present_any, s->present);
-    if (!present_any && sf_find(s->hypo_generic, t, se, ss, md, &a, &b))
+    int present_any = present_here || ctx_flag(c, &c->present_any, s->present, s->gate.present);
+    if (!present_any && find_gated(c, s->hypo_generic, s->gate.hypo_generic, se, ss, &a, &b))
         return 0;
-    if (!present_any && !ctx_flag(c, &c->personal, s->personal)) {
-        if (sf_find(s->info_frame, t, se, ss, md, &a, &b))
+    if (!present_any && !ctx_flag(c, &c->personal, s->personal, s->gate.personal)) {
+        if (find_gated(c, s->info_frame, s->gate.info_frame, se, ss, &a, &b))
             return 0;
         /* "Is sudden numbness a sign of stroke?": a question with nobody in it. */
         size_t q = ss;
         while (q < se && (t[q] == ' ' || t[q] == '\t' || t[q] == '"' || t[q] == '\r'))
             q++;
-        if (s->generic_q && pcre2_match(s->generic_q, (PCRE2_SPTR)t, len, q,
-                                        PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0)
+        if (anchored_at(c, s->generic_q, s->gate.generic_q, q))
             return 0;
     }
     return 1;
@@ -657,11 +709,11 @@ static int framed_as_event(frame_ctx_t *c, size_t ms, size_t me)
 
 /* Finds the first well-framed match of code in the text; strict skips
  * framing. */
-static int find_event(frame_ctx_t *c, const pcre2_code *code, int strict, size_t *ms,
+static int find_event(frame_ctx_t *c, const pcre2_code *code, int gate, int strict, size_t *ms,
                       size_t *me)
 {
     size_t from = 0, a, b;
-    while (from <= c->len && sf_find(code, c->t, c->len, from, c->md, &a, &b)) {
+    while (from <= c->len && find_gated(c, code, gate, c->len, from, &a, &b)) {
         if (strict || framed_as_event(c, a, b)) {
             *ms = a;
             *me = b;
@@ -928,16 +980,19 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     const sf_rule_t *top = NULL;
     int crisis_too = 0, model_refused = 0;
     size_t a, b;
-    frame_ctx_t fc = {s, n.text, n.len, md, -1, -1};
+    sf_seen_t seen;
+    sf_prefilter_scan(s->prefilter, n.text, n.len, &seen);
+    frame_ctx_t fc = {s, n.text, n.len, md, &seen, -1, -1};
 
     for (size_t i = 0; i < s->n_rules; i++) {
         const sf_rule_t *r = &s->rules[i];
         size_t ms, me;
-        if (!find_event(&fc, r->match, r->strict, &ms, &me))
+        if (!find_event(&fc, r->match, r->match_gate, r->strict, &ms, &me))
             continue;
-        if (r->requires && !find_event(&fc, r->requires, r->strict, &a, &b))
+        if (r->requires &&
+            !find_event(&fc, r->requires, r->requires_gate, r->strict, &a, &b))
             continue;
-        if (r->unless && sf_find(r->unless, n.text, n.len, 0, md, &a, &b))
+        if (r->unless && find_gated(&fc, r->unless, r->unless_gate, n.len, 0, &a, &b))
             continue;
         if ((rc = push_match(out, r->id, norm_orig(&n, ms), norm_orig(&n, me))) ||
             (rc = push_category(out, r->category)))
@@ -952,7 +1007,7 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     /* A learned score backs the harmful-request rules up; it never
      * overrides an emergency and never fires on its own below threshold. */
     if (out->verdict == SAFETY_ALLOW && s->model &&
-        (!s->model_gate || sf_find(s->model_gate, n.text, n.len, 0, md, &a, &b))) {
+        (!s->model_gate || find_gated(&fc, s->model_gate, s->gate.model_gate, n.len, 0, &a, &b))) {
         double p = sf_model_score(s, n.text, n.len);
         if (p >= 0.5) {
             out->verdict = SAFETY_REFUSE;
@@ -962,7 +1017,7 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
         }
     }
 
-    if (s->injection && sf_find(s->injection, n.text, n.len, 0, md, &a, &b)) {
+    if (s->injection && find_gated(&fc, s->injection, s->gate.injection, n.len, 0, &a, &b)) {
         out->injection = 1;
         if ((rc = push_match(out, "injection", norm_orig(&n, a), norm_orig(&n, b))) ||
             (rc = push_category(out, "prompt_injection")))
@@ -970,7 +1025,8 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     }
 
     if (out->verdict == SAFETY_ALLOW && s->health &&
-        !sf_find(s->health, n.text, n.len, 0, md, &a, &b) && !has_unknown_word(s, n.text, n.len)) {
+        !find_gated(&fc, s->health, s->gate.health, n.len, 0, &a, &b) &&
+        !has_unknown_word(s, n.text, n.len)) {
         out->verdict = SAFETY_REDIRECT;
         if ((rc = push_category(out, "out_of_scope")))
             goto nomem;

@@ -12,6 +12,7 @@
 #include <pcre2.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -20,6 +21,24 @@
 
 /* Inputs above this size are refused: a question is never a megabyte. */
 #define SAFETY_MAX_INPUT (1024u * 1024u)
+
+/* The literal prefilter (prefilter.c): each pattern of rules.json gets a
+ * gate, and one pass over a text records which of the policy's literals it
+ * holds. A pattern behind a closed gate cannot match, so it is not run.
+ * SF_GATE_ALWAYS marks a pattern with no literals to go by (it always runs),
+ * as does every pattern past SF_MAX_GATES or SF_MAX_CLAUSES. */
+#define SF_MAX_GATES 1024
+#define SF_MAX_CLAUSES 8192
+#define SF_GATE_ALWAYS (-1)
+
+typedef struct sf_prefilter sf_prefilter_t;
+
+/* What one scan found: a bit per literal set ("clause") met by the text.
+ * Lives on the caller's stack. */
+typedef struct sf_seen {
+    int all; /* no prefilter: every gate is open */
+    uint64_t met[SF_MAX_CLAUSES / 64];
+} sf_seen_t;
 
 /* One rule of rules.json: a verdict, a category and the patterns that fire
  * it, with the optional co-occurrence (`requires`) and veto (`unless`) sets.
@@ -34,6 +53,7 @@ typedef struct sf_rule {
     pcre2_code *match;
     pcre2_code *requires;  /* NULL: nothing else needed */
     pcre2_code *unless;    /* NULL: no veto */
+    int match_gate, requires_gate, unless_gate;
 } sf_rule_t;
 
 /* A PHI recogniser from phi.json. */
@@ -79,6 +99,11 @@ struct safety {
     pcre2_code *injection;
     pcre2_code *jailbreak;
     pcre2_code *daily;     /* "per day" and kin, for the dose check */
+    sf_prefilter_t *prefilter;
+    struct {               /* prefilter gates of the patterns above */
+        int neg_cue, pseudo_neg, clause_break, past, present, generic_q, hypo_generic,
+            personal, info_frame, health, injection, model_gate;
+    } gate;
     cJSON *messages;       /* key -> message with the locale's numbers filled in */
     cJSON *locale_info;    /* the locale's entry of locales.json */
     /* PHI */
@@ -117,6 +142,29 @@ int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_
  * the span in ms and me, or 0. md must come from pcre2_match_data_create(>= 10 pairs). */
 int sf_find(const pcre2_code *code, const char *text, size_t to, size_t from,
             pcre2_match_data *md, size_t *ms, size_t *me);
+
+/* Reads each pattern (an alternation of patterns, as sf_compile_list
+ * joins them) for the literals any match must contain and registers them
+ * behind a new gate, or sets *gate = SF_GATE_ALWAYS when there are none to
+ * go by. Returns MUSE_OK or MUSE_ENOMEM. */
+int sf_prefilter_new(sf_prefilter_t **out);
+int sf_prefilter_add(sf_prefilter_t *pf, const char *const *patterns, size_t n, int *gate);
+/* Builds the automaton once every pattern is added; MUSE_OK or MUSE_ENOMEM. */
+int sf_prefilter_build(sf_prefilter_t *pf);
+void sf_prefilter_free(sf_prefilter_t *pf);
+/* Records which literal sets occur in text (one pass, no allocation). */
+void sf_prefilter_scan(const sf_prefilter_t *pf, const char *text, size_t len, sf_seen_t *seen);
+/* 1 when the pattern behind gate may match the scanned text, 0 when it
+ * cannot. */
+int sf_gate_open(const sf_prefilter_t *pf, const sf_seen_t *seen, int gate);
+/* Number of gates, and of literals and automaton states, for tests and
+ * benchmarks. */
+size_t sf_prefilter_size(const sf_prefilter_t *pf, size_t *n_literals, size_t *n_states);
+/* What the prefilter derives from one pattern, for tests and people:
+ * clauses joined by " & ", each a sorted "|"-list of literals ("" when the
+ * pattern would always run). Returns malloc'd text (caller frees) or NULL
+ * when out of memory. */
+char *sf_prefilter_explain(const char *pattern);
 
 /* Word sets: sf_wordset_load parses one lower-case word a line (comments with
  * '#'), sf_wordset_has looks a word up ignoring ASCII case. */
