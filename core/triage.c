@@ -19,8 +19,14 @@ typedef struct cue_list {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
-static cue_list_t negations, long_duration, mild, personal, severe;
-static double min_score = 1.5;
+static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
+static cue_list_t children, qualifiers, weak, common, suspect, timing;
+static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs;
+static char *message_routine, *message_self_care, *message_urgent;
+static int suspect_overlap = 3;
+static cue_list_t *same;
+static size_t n_same;
+static double min_score = 1.5, emergency_min_score = 1.0;
 static int load_rc = MUSE_OK;
 
 static void load_list(const cJSON *arr, cue_list_t *out)
@@ -45,6 +51,39 @@ static void load(void)
     for (int i = 0; i < 4; i++)
         load_list(cJSON_GetObjectItemCaseSensitive(levels, names[i]), &level_cues[i]);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "negations"), &negations);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "functions"), &functions);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "terminators"), &terminators);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "children"), &children);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "qualifiers"), &qualifiers);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "weak"), &weak);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "common"), &common);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "suspect"), &suspect);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "timing"), &timing);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "question_words"), &question_words);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "routine_signs"), &routine_signs);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "self_care_signs"), &self_care_signs);
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "urgent_signs"), &urgent_signs);
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(msg, "routine");
+    const cJSON *ms_ = cJSON_GetObjectItemCaseSensitive(msg, "self_care");
+    message_routine = strdup(cJSON_IsString(mr) ? mr->valuestring : "");
+    message_self_care = strdup(cJSON_IsString(ms_) ? ms_->valuestring : "");
+    const cJSON *mu = cJSON_GetObjectItemCaseSensitive(msg, "urgent");
+    message_urgent = strdup(cJSON_IsString(mu) ? mu->valuestring : "");
+    if (!message_urgent || !message_urgent[0])
+        load_rc = MUSE_ECORRUPT;
+    if (!message_routine || !message_self_care || !message_routine[0] || !message_self_care[0])
+        load_rc = MUSE_ECORRUPT;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "suspect_overlap");
+    if (cJSON_IsNumber(so))
+        suspect_overlap = so->valueint;
+    load_list(cJSON_GetObjectItemCaseSensitive(root, "reassurances"), &reassurances);
+    const cJSON *fam = cJSON_GetObjectItemCaseSensitive(root, "same");
+    same = calloc((size_t)cJSON_GetArraySize(fam) + 1, sizeof *same);
+    const cJSON *g;
+    cJSON_ArrayForEach(g, fam)
+        if (same && cJSON_IsArray(g) && cJSON_GetArraySize(g) > 0)
+            load_list(g, &same[n_same++]);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "long_duration"), &long_duration);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "mild"), &mild);
     load_list(cJSON_GetObjectItemCaseSensitive(root, "personal"), &personal);
@@ -52,6 +91,9 @@ static void load(void)
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "min_score");
     if (cJSON_IsNumber(ms))
         min_score = ms->valuedouble;
+    const cJSON *ems = cJSON_GetObjectItemCaseSensitive(root, "emergency_min_score");
+    if (cJSON_IsNumber(ems))
+        emergency_min_score = ems->valuedouble;
     cJSON_Delete(root);
 }
 
@@ -101,46 +143,392 @@ static char *lower_dup(const char *s)
     return d;
 }
 
-static int is_negation(const char *w)
+/* ---- words with their standing ----
+ * Guidance and question are read as words that know whether the text says
+ * they are absent ("no swelling of the lips", "I can see fine") and whether
+ * punctuation stood before them (a negation reaches to the next comma or
+ * full stop, as in NegEx). A red-flag clause the question explicitly denies
+ * cannot decide the level, however many other words it shares. */
+
+#define TW_MAX 256
+#define TRIAGE_CANDIDATES 16
+#define TRIAGE_SEARCHED 6
+
+typedef struct tword {
+    char w[40];
+    unsigned char absent; /* said not to be there */
+    unsigned char bound;  /* punctuation stood before this word: 1 a comma or the like, 2 a full stop */
+    unsigned char num;    /* a number: never matched as a word */
+    unsigned char len;    /* letters as written, before folding: long words weigh more */
+} tword_t;
+
+typedef struct twords {
+    tword_t v[TW_MAX];
+    size_t n;
+} twords_t;
+
+static int in_list(const cue_list_t *l, const char *w)
 {
-    for (size_t i = 0; i < negations.n; i++)
-        if (strcmp(negations.v[i], w) == 0)
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], w) == 0)
             return 1;
     return 0;
 }
 
-/* The question's content words, minus words inside a negation ("no fever"
- * drops "fever") and minus the entry's own name words, which every sentence
- * of its guidance shares and so cannot tell levels apart. */
-static size_t content_words(const char *question, const kb_words_t *name, char **out, size_t max)
+/* Words of one family ("swollen", "swelling", "puffy") compare equal: the
+ * first word of the family in triage.json "same" stands for all. */
+static const char *fold(const char *w)
 {
-    kb_words_t w;
-    if (kb_words_split(question, &w) != MUSE_OK)
-        return 0;
-    size_t n = 0;
-    int neg_left = 0;
-    for (size_t i = 0; i < w.n && n < max; i++) {
-        const char *t = w.v[i];
-        if (is_negation(t)) {
-            neg_left = 3;
+    for (size_t g = 0; g < n_same; g++)
+        if (in_list(&same[g], w))
+            return same[g].v[0];
+    return w;
+}
+
+static int is_word_byte(unsigned char c)
+{
+    return isalnum(c) || c >= 0x80;
+}
+
+static void tw_push(twords_t *t, const char *s, size_t len, int bound)
+{
+    if (t->n == TW_MAX || len == 0)
+        return;
+    tword_t *x = &t->v[t->n];
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < sizeof x->w; i++)
+        if (s[i] != '\'')
+            x->w[k++] = (char)tolower((unsigned char)s[i]);
+    x->w[k] = '\0';
+    if (k == 0)
+        return;
+    x->num = isdigit((unsigned char)x->w[0]) != 0;
+    x->len = (unsigned char)(k < 255 ? k : 255);
+    if (!x->num) {
+        kb_stem(x->w);
+        const char *f = fold(x->w);
+        if (f != x->w)
+            snprintf(x->w, sizeof x->w, "%s", f);
+    }
+    x->absent = 0;
+    x->bound = (unsigned char)bound;
+    t->n++;
+}
+
+/* Splits text into words. A number keeps its decimal point ("38.5") and
+ * ends where its digits end ("38°C" is "38" then "°c"). */
+static void tw_split(const char *text, twords_t *t)
+{
+    t->n = 0;
+    const char *p = text;
+    int bound = 1;
+    while (*p) {
+        if (!is_word_byte((unsigned char)*p)) {
+            if (strchr(".!?\n", *p))
+                bound = 2;
+            else if ((strchr(",;:()", *p) || (*p == '-' && p[1] == ' ')) && bound < 2)
+                bound = 1;
+            p++;
             continue;
         }
-        int negated = neg_left > 0;
-        if (neg_left > 0)
-            neg_left--;
-        if (negated || kb_is_stopword(t) || strlen(t) < 3)
-            continue;
-        int in_name = 0;
-        for (size_t k = 0; name && k < name->n; k++)
-            in_name |= strcmp(name->v[k], t) == 0;
-        int dup = 0;
-        for (size_t k = 0; k < n; k++)
-            dup |= strcmp(out[k], t) == 0;
-        if (!in_name && !dup)
-            out[n++] = strdup(t);
+        const char *s = p;
+        if (isdigit((unsigned char)*p)) {
+            while (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1])))
+                p++;
+        } else {
+            while (*p && !isdigit((unsigned char)*p) &&
+                   (is_word_byte((unsigned char)*p) || (*p == '\'' && p > s && is_word_byte((unsigned char)p[1]))))
+                p++;
+        }
+        tw_push(t, s, (size_t)(p - s), bound);
+        bound = 0;
     }
-    kb_words_free(&w);
-    return n;
+}
+
+static int is_content(const tword_t *x)
+{
+    return !x->num && strlen(x->w) >= 3 && !kb_is_stopword(x->w);
+}
+
+/* Marks what the question says is absent: words after a negation up to the
+ * next punctuation or "but" (at most six words), unless the negation makes a
+ * symptom of an everyday function ("not feeding", "isn't improving"); the
+ * words before "fine" or "normally" ("breathing is fine"); and everyday
+ * functions said to go on ("can still walk on it", "still eating"). */
+static void mark_absent(twords_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const char *w = t->v[i].w;
+        if (in_list(&negations, w) && !t->v[i].absent) {
+            size_t j = i + 1;
+            while (j < t->n && !is_content(&t->v[j]) && !t->v[j].bound)
+                j++;
+            if (j < t->n && !t->v[j].bound && in_list(&functions, t->v[j].w))
+                continue;
+            for (size_t k = i + 1, seen = 0; k < t->n && seen < 6; k++) {
+                if (t->v[k].bound || in_list(&terminators, t->v[k].w))
+                    break;
+                t->v[k].absent = 1;
+                seen += is_content(&t->v[k]);
+            }
+        } else if (in_list(&reassurances, w) && !t->v[i].absent) {
+            for (size_t k = i, seen = 0; k-- > 0 && seen < 2;) {
+                if (is_content(&t->v[k])) {
+                    t->v[k].absent = 1;
+                    seen++;
+                }
+                if (t->v[k].bound)
+                    break;
+            }
+        } else if (strcmp(w, "still") == 0 || strcmp(w, "able") == 0) {
+            /* "can still walk on it": the next few words; "still eating,
+             * drinking and playing": the functions that follow, through
+             * commas, to the end of the sentence. */
+            const char *prev = i > 0 ? t->v[i - 1].w : "";
+            int can = strcmp(prev, "can") == 0 || strcmp(prev, "be") == 0 || strcmp(prev, "is") == 0 ||
+                      strcmp(prev, "am") == 0 || strcmp(prev, "are") == 0;
+            if (t->v[i].absent)
+                continue;
+            for (size_t k = i + 1, seen = 0; k < t->n && seen < (can ? 3u : 6u); k++) {
+                if (t->v[k].bound == 2 || (can && t->v[k].bound) || in_list(&terminators, t->v[k].w))
+                    break;
+                if (is_content(&t->v[k]) && (can || in_list(&functions, t->v[k].w))) {
+                    t->v[k].absent = 1;
+                    seen++;
+                }
+            }
+        }
+    }
+}
+
+/* ---- ages and temperatures ----
+ * Guidance often holds only for an age or above a temperature ("a baby aged
+ * 3 to 6 months has 39°C or higher"). When the question states an age or a
+ * temperature that falls outside, the clause does not apply; when it states
+ * neither, the clause is read on its words alone. */
+
+typedef struct facts {
+    double age_months;     /* < 0: not stated */
+    double age_lo, age_hi; /* what the question allows, in months */
+    double temp_c;         /* < 0: not stated */
+} facts_t;
+
+static double unit_months(const char *u)
+{
+    if (strncmp(u, "year", 4) == 0 || strcmp(u, "yr") == 0 || strcmp(u, "yo") == 0)
+        return 12;
+    if (strncmp(u, "month", 5) == 0 || strcmp(u, "mo") == 0)
+        return 1;
+    if (strncmp(u, "week", 4) == 0 || strcmp(u, "wk") == 0)
+        return 12.0 / 52;
+    if (strncmp(u, "day", 3) == 0)
+        return 12.0 / 365;
+    return 0;
+}
+
+static int is_temp_word(const char *w)
+{
+    return strncmp(w, "temp", 4) == 0 || strcmp(w, "fever") == 0 || strcmp(w, "feverish") == 0;
+}
+
+static void question_facts(const twords_t *t, facts_t *f)
+{
+    f->age_months = f->temp_c = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const tword_t *x = &t->v[i];
+        const char *next = i + 1 < t->n ? t->v[i + 1].w : "";
+        const char *after = i + 2 < t->n ? t->v[i + 2].w : "";
+        if (!x->num) {
+            if (f->age_months < 0 && (strcmp(x->w, "newborn") == 0))
+                f->age_months = 0.5;
+            if (f->age_months < 0 && (strcmp(x->w, "aged") == 0 || strcmp(x->w, "age") == 0 ||
+                                      strcmp(x->w, "im") == 0) && i + 1 < t->n && t->v[i + 1].num &&
+                !unit_months(after) && strncmp(after, "kg", 2) && strncmp(after, "lb", 2) &&
+                strcmp(after, "stone") && strcmp(after, "st"))
+                f->age_months = atof(next) * 12;
+            continue;
+        }
+        double v = atof(x->w);
+        double m = unit_months(next);
+        if (m > 0 && f->age_months < 0 && (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0))
+            f->age_months = v * m;
+        int near_temp = 0;
+        for (size_t k = i > 4 ? i - 4 : 0; k < i; k++)
+            near_temp |= is_temp_word(t->v[k].w);
+        int celsius = strcmp(next, "c") == 0 || strcmp(next, "°c") == 0 || strncmp(next, "degree", 6) == 0;
+        int fahr = strcmp(next, "f") == 0 || strcmp(next, "°f") == 0;
+        if (f->temp_c < 0 && v >= 34 && v <= 43.5 && (celsius || near_temp) && !fahr)
+            f->temp_c = v;
+        else if (f->temp_c < 0 && v >= 93 && v <= 110 && (fahr || near_temp))
+            f->temp_c = (v - 32) * 5 / 9;
+    }
+    /* Nobody named a child and someone speaks of themselves or another
+     * adult: an adult, so guidance for babies and children does not apply. */
+    f->age_lo = 0;
+    f->age_hi = 1e9;
+    if (f->age_months >= 0) {
+        f->age_lo = f->age_hi = f->age_months;
+    } else {
+        int child = 0, adult = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            child |= in_list(&children, t->v[i].w);
+            adult |= in_list(&personal, t->v[i].w);
+        }
+        if (adult && !child)
+            f->age_lo = 16 * 12;
+    }
+}
+
+/* A clause's conditions on age (in months) and temperature. */
+typedef struct limits {
+    double age_min, age_max, temp_min;
+    int has_age, has_temp;
+} limits_t;
+
+static void clause_limits(const twords_t *c, limits_t *l)
+{
+    memset(l, 0, sizeof *l);
+    l->age_max = 1e9;
+    for (size_t i = 0; i < c->n; i++) {
+        if (!c->v[i].num)
+            continue;
+        double v = atof(c->v[i].w);
+        const char *prev = i > 0 ? c->v[i - 1].w : "";
+        const char *next = i + 1 < c->n ? c->v[i + 1].w : "";
+        /* "3 to 6 months": the unit follows the second number. */
+        if (strcmp(next, "to") == 0 && i + 3 < c->n && c->v[i + 2].num && unit_months(c->v[i + 3].w) > 0) {
+            double m = unit_months(c->v[i + 3].w);
+            l->age_min = v * m;
+            l->age_max = atof(c->v[i + 2].w) * m + m;
+            l->has_age = 1;
+            i += 3;
+            continue;
+        }
+        double m = unit_months(next);
+        const char *after = i + 2 < c->n ? c->v[i + 2].w : "";
+        const char *after2 = i + 3 < c->n ? c->v[i + 3].w : "";
+        if (m > 0 && (strcmp(prev, "under") == 0 || strcmp(prev, "younger") == 0 ||
+                      strcmp(prev, "than") == 0 || strcmp(prev, "below") == 0)) {
+            l->age_max = v * m;
+            l->has_age = 1;
+        } else if (m == 0 && !unit_months(next) && strcmp(after, "or") != 0 &&
+                   (strcmp(next, "or") == 0 && (strcmp(after, "over") == 0 || strcmp(after, "older") == 0)) &&
+                   !(v >= 34 && v <= 43.5)) {
+            l->age_min = v * 12;
+            l->has_age = 1;
+        } else if (m > 0 && strcmp(after, "or") == 0 && (strcmp(after2, "over") == 0 || strcmp(after2, "older") == 0)) {
+            l->age_min = v * m;
+            l->has_age = 1;
+        } else if (v >= 35 && v <= 43.5 && !unit_months(next)) {
+            int above = strcmp(prev, "above") == 0 || strcmp(prev, "over") == 0 ||
+                        strcmp(prev, "least") == 0 || strcmp(prev, "than") == 0;
+            for (size_t k = i + 1; k < c->n && k < i + 4; k++)
+                above |= strcmp(c->v[k].w, "higher") == 0 || strcmp(c->v[k].w, "above") == 0 ||
+                         strcmp(c->v[k].w, "more") == 0;
+            if (above) {
+                l->temp_min = v;
+                l->has_temp = 1;
+            }
+        }
+    }
+}
+
+static int is_cue_word(const char *w)
+{
+    static const char *const cue_words[] = {"call", "emergency", "now", "urgent", "urgently", "help", "medical",
+                                            "advice", "get", "see", "book", "appointment", "gp", "doctor",
+                                            "usually", "fine", "look", "home", "within", "hour", "service",
+                                            "department", "nearest", "local", "number", "routine", "uk", "us",
+                                            "nhs", "111", "999", "911", "112", "go", "immediately", "away",
+                                            "straight", "right", "contact", "pharmacist", "if", "after", "that",
+                                            "your", "you", "have", "has", "under", "aged", "older", "younger",
+                                            "higher", "over", "above", "month", "year", "week", "day", "old",
+                                            NULL};
+    for (int i = 0; cue_words[i]; i++)
+        if (strcmp(cue_words[i], w) == 0)
+            return 1;
+    return 0;
+}
+
+static int in_name(const kb_words_t *name, const char *w)
+{
+    for (size_t j = 0; name && j < name->n; j++)
+        if (strcmp(name->v[j], w) == 0)
+            return 1;
+    return 0;
+}
+
+/* How well one red-flag clause describes the question: the question must
+ * say most of what the clause says (coverage at least one half), must not
+ * deny any of it, and must not state an age or temperature outside it.
+ * For the entries the answer itself found, words of the entry's own name
+ * are left out: every sentence of its guidance shares them. Entries found
+ * only by searching the description must match on them too. */
+static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name)
+{
+    twords_t *c = malloc(sizeof *c);
+    if (!c)
+        return 0;
+    tw_split(clause, c);
+    mark_absent(c);
+    limits_t lim;
+    clause_limits(c, &lim);
+    double matched = 0;
+    int total = 0, denied = 0, qualifiers_in = 0, unmet_qualifiers = 0;
+    if (lim.has_age) {
+        if (f->age_hi < lim.age_min || f->age_lo >= lim.age_max)
+            denied = 1;
+        else if (f->age_months >= 0)
+            matched += 1, total++;
+    }
+    if (lim.has_temp && f->temp_c >= 0) {
+        if (f->temp_c + 0.05 < lim.temp_min)
+            denied = 1;
+        else
+            matched += 1, total++;
+    }
+    for (size_t k = 0; k < c->n && !denied; k++) {
+        const char *w = c->v[k].w;
+        int qualifier = in_list(&qualifiers, w);
+        if ((!is_content(&c->v[k]) && !qualifier) || is_cue_word(w) || in_name(name, w) || in_list(&weak, w))
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < k; j++)
+            dup |= strcmp(c->v[j].w, w) == 0;
+        if (dup)
+            continue;
+        total++;
+        qualifiers_in += qualifier;
+        int present = 0, absent = 0;
+        for (size_t i = 0; i < q->n; i++)
+            if (strcmp(q->v[i].w, w) == 0) {
+                if (q->v[i].absent)
+                    absent = 1;
+                else
+                    present = 1;
+            }
+        /* "cannot put weight on it" against "can still put weight on it":
+         * the clause's own negation is what the question denies. */
+        if (absent && !present && !c->v[k].absent)
+            denied = 1;
+        else if (present)
+            matched += in_list(&common, w) ? 0.5 : c->v[k].len >= 7 ? 1.5 : 1.0;
+        else if (absent && c->v[k].absent)
+            matched += 1.0;
+        else if (qualifier)
+            unmet_qualifiers++;
+    }
+    free(c);
+    /* "sudden severe tummy pain" is not met by "tummy pain": the qualifier
+     * is what makes it a red flag. One of several qualifiers will do. */
+    if (qualifiers_in > 0 && unmet_qualifiers == qualifiers_in)
+        denied = 1;
+    if (denied || total == 0 || matched == 0)
+        return 0;
+    double coverage = matched / total;
+    if (coverage > 1)
+        coverage = 1;
+    return coverage >= 0.5 ? matched * coverage : 0;
 }
 
 /* Sentences: split at ". " / "! " / "? " followed by a capital, or at ": "
@@ -150,7 +538,10 @@ static size_t split_sentences(char *text, char **out, size_t max)
     size_t n = 0;
     char *s = text;
     for (char *p = text; *p && n + 1 < max; p++) {
-        if ((*p == '.' || *p == '!' || *p == '?') && p[1] == ' ' && isupper((unsigned char)p[2])) {
+        if ((*p == '.' || *p == '!' || *p == '?') && (p[1] == ' ' || p[1] == '\0') &&
+            (p[1] == '\0' || isupper((unsigned char)p[2]))) {
+            if (p[1] == '\0')
+                break;
             p[1] = '\0';
             out[n++] = s;
             s = p + 2;
@@ -165,17 +556,22 @@ static size_t split_sentences(char *text, char **out, size_t max)
 /* Red-flag lists read "now if A, B, or C and D": each item is a clause. A
  * clause counts when the question says most of what it says (coverage), so
  * one shared word ("pain") never decides; the best clause of each level
- * scores that level. */
+ * scores that level. "or higher" and "or over" belong to their number. */
 static size_t split_clauses(char *sent, char **out, size_t max)
 {
+    static const char *const keep[] = {"higher", "above", "more", "over", "older", "younger", "less", "lower", NULL};
     size_t n = 0;
     char *s = sent;
     for (char *p = sent; *p && n + 1 < max; p++) {
         int cut = 0;
         if (*p == ',' || *p == ';' || *p == ':' || *p == '(' || *p == ')')
             cut = 1;
-        else if (strncmp(p, " or ", 4) == 0)
+        else if (strncmp(p, " or ", 4) == 0) {
             cut = 3;
+            for (int k = 0; keep[k]; k++)
+                if (strncmp(p + 4, keep[k], strlen(keep[k])) == 0)
+                    cut = 0;
+        }
         if (!cut)
             continue;
         *p = '\0';
@@ -189,63 +585,86 @@ static size_t split_clauses(char *sent, char **out, size_t max)
     return n;
 }
 
-static int is_cue_word(const char *w)
+/* How many different things the question says that the entry's symptoms
+ * section also says: the evidence that this is the condition at hand. */
+static int kind_is_not_condition(const kb_entry_t *e)
 {
-    static const char *const cue_words[] = {"call", "emergency", "now", "urgent", "urgently", "help", "medical",
-                                            "advice", "get", "see", "book", "appointment", "gp", "doctor",
-                                            "usually", "fine", "look", "home", "within", "hour", "service",
-                                            "department", "nearest", "local", "number", "routine", "uk", "us",
-                                            "nhs", "111", "999", "911", "112", "go", "immediately", "away",
-                                            "straight", "right", "contact", "pharmacist", "if", "after", "that",
-                                            "your", "you", "have", "has", NULL};
-    for (int i = 0; cue_words[i]; i++)
-        if (strcmp(cue_words[i], w) == 0)
+    return strcmp(e->kind, "condition") != 0;
+}
+
+static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
+{
+    const char *sym = kb_entry_section(e, "symptoms");
+    if (!sym || kind_is_not_condition(e))
+        return 0;
+    twords_t *s = malloc(sizeof *s);
+    if (!s)
+        return 0;
+    tw_split(sym, s);
+    int n = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        const tword_t *x = &q->v[i];
+        if (x->absent || !is_content(x) || in_list(&weak, x->w) || in_list(&common, x->w) || is_cue_word(x->w))
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = strcmp(q->v[k].w, x->w) == 0 && !q->v[k].absent;
+        if (dup)
+            continue;
+        for (size_t k = 0; k < s->n; k++)
+            if (strcmp(s->v[k].w, x->w) == 0) {
+                n++;
+                break;
+            }
+    }
+    free(s);
+    return n;
+}
+
+/* "Get an urgent appointment if you think you have a DVT": the sentence
+ * that says what to do when the condition itself is suspected. */
+static int is_suspect_sentence(const char *low)
+{
+    for (size_t i = 0; i < suspect.n; i++)
+        if (strstr(low, suspect.v[i]))
             return 1;
     return 0;
 }
 
-static double clause_score(char **q, size_t nq, const char *clause, const kb_words_t *name)
+static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, const facts_t *f, triage_t *best)
 {
-    kb_words_t c;
-    if (kb_words_split(clause, &c) != MUSE_OK)
-        return 0;
-    int total = 0;
-    double matched = 0;
-    for (size_t k = 0; k < c.n; k++) {
-        const char *w = c.v[k];
-        if (kb_is_stopword(w) || strlen(w) < 3 || is_cue_word(w))
-            continue;
-        int in_name = 0;
-        for (size_t j = 0; name && j < name->n; j++)
-            in_name |= strcmp(name->v[j], w) == 0;
-        if (in_name)
-            continue;
-        total++;
-        for (size_t i = 0; i < nq; i++)
-            if (strcmp(q[i], w) == 0) {
-                matched += strlen(w) >= 7 ? 1.5 : 1.0;
-                break;
-            }
-    }
-    kb_words_free(&c);
-    if (total == 0 || matched == 0)
-        return 0;
-    double coverage = matched / total;
-    if (coverage > 1)
-        coverage = 1;
-    return coverage >= 0.5 ? matched * coverage : 0;
-}
-
-static void assess_entry(const kb_entry_t *e, const char *question, triage_t *best)
-{
+    int overlap = symptom_overlap(e, q);
     const char *wtsc = kb_entry_section(e, "when_to_seek_care");
     if (!wtsc)
         return;
     kb_words_t name;
     if (kb_words_split(e->title, &name) != MUSE_OK)
         return;
-    char *q[64];
-    size_t nq = content_words(question, &name, q, 64);
+    for (size_t i = 0; i < name.n; i++) {
+        const char *f = fold(name.v[i]);
+        if (f != name.v[i] && strlen(f) <= strlen(name.v[i]))
+            strcpy(name.v[i], f);
+        else if (f != name.v[i]) {
+            char *d = strdup(f);
+            if (d) {
+                free(name.v[i]);
+                name.v[i] = d;
+            }
+        }
+    }
+    /* "I haven't fainted": the guidance on fainting does not apply. */
+    for (size_t i = 0; i < name.n; i++) {
+        int present = 0, absent = 0;
+        for (size_t k = 0; k < q->n; k++)
+            if (strcmp(q->v[k].w, name.v[i]) == 0) {
+                present |= !q->v[k].absent;
+                absent |= q->v[k].absent;
+            }
+        if (absent && !present && !kb_is_stopword(name.v[i])) {
+            kb_words_free(&name);
+            return;
+        }
+    }
     char *text = strdup(wtsc);
     char *sent[64];
     size_t ns = text ? split_sentences(text, sent, 64) : 0;
@@ -256,34 +675,97 @@ static void assess_entry(const kb_entry_t *e, const char *question, triage_t *be
             break;
         /* The most urgent cue in the sentence sets its level. */
         for (int l = TRIAGE_EMERGENCY; l >= TRIAGE_SELF_CARE; l--)
-            if (any_cue(low, &level_cues[l])) {
+            if (any_cue(low, &level_cues[l]) || (l == TRIAGE_URGENT && any_cue(low, &timing))) {
                 current = (triage_level_t)l;
                 break;
             }
+        int suspect_here = overlap >= suspect_overlap && is_suspect_sentence(low);
         free(low);
         if (current == TRIAGE_NONE)
             continue;
+        if (suspect_here && min_score > best->score) {
+            best->level = current;
+            best->score = min_score;
+            snprintf(best->entry, sizeof best->entry, "%s", e->id);
+            snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
+        }
         char *copy = strdup(sent[i]);
         char *cl[48];
         size_t nc = copy ? split_clauses(copy, cl, 48) : 0;
         double sc = 0;
         for (size_t k = 0; k < nc; k++) {
-            double v = clause_score(q, nq, cl[k], &name);
+            double v = clause_score(q, f, cl[k], named ? &name : NULL);
             if (v > sc)
                 sc = v;
         }
         free(copy);
-        if (sc >= min_score && (sc > best->score || (sc == best->score && current > best->level))) {
+        /* Emergencies are missed less often at the price of some false
+         * alarms: in the guidance of the answer's own entries, one word of
+         * a red flag said in full is enough. */
+        double need = current == TRIAGE_EMERGENCY && named ? emergency_min_score : min_score;
+        if (sc >= need && (sc > best->score || (sc == best->score && current > best->level))) {
             best->level = current;
             best->score = sc;
             snprintf(best->entry, sizeof best->entry, "%s", e->id);
             snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
         }
     }
-    for (size_t i = 0; i < nq; i++)
-        free(q[i]);
     free(text);
     kb_words_free(&name);
+}
+
+/* 2: an urgent sign; 1: only a fever word (urgent when the temperature,
+ * if stated, is 38 C or more); 0: none. Fever words said to be absent ("no
+ * fever") do not count. */
+static int urgent_cue(const char *low)
+{
+    int fever = 0;
+    for (size_t i = 0; i < urgent_signs.n; i++) {
+        const char *c = urgent_signs.v[i];
+        if (!has_cue(low, c))
+            continue;
+        if (strcmp(c, "fever") && strcmp(c, "temperature") && strcmp(c, "temp"))
+            return 2;
+        char no[48];
+        snprintf(no, sizeof no, "no %s", c);
+        if (!has_cue(low, no))
+            fever = 1;
+    }
+    return fever;
+}
+
+/* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
+ * pregnancy weeks are not how long a problem has lasted: blanked before the
+ * duration cues are read. */
+static void blank_non_durations(char *low)
+{
+    static const char *const units[] = {"year", "month", "week", "day", "yr", "mo", NULL};
+    static const char *const tails[] = {"old", "ago", "pregnant", "gestation", "postpartum", NULL};
+    for (char *p = low; *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > low && isalnum((unsigned char)p[-1])))
+            continue;
+        char *q = p;
+        while (isdigit((unsigned char)*q))
+            q++;
+        while (*q == ' ' || *q == '-')
+            q++;
+        int unit = -1;
+        for (int u = 0; units[u] && unit < 0; u++)
+            if (strncmp(q, units[u], strlen(units[u])) == 0)
+                unit = u;
+        if (unit < 0)
+            continue;
+        char *r = q + strlen(units[unit]);
+        while (isalpha((unsigned char)*r))
+            r++;
+        while (*r == ' ' || *r == '-')
+            r++;
+        for (int t = 0; tails[t]; t++)
+            if (strncmp(r, tails[t], strlen(tails[t])) == 0) {
+                memset(p, ' ', (size_t)(r - p) + strlen(tails[t]));
+                break;
+            }
+    }
 }
 
 int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t n_ids, triage_t *out)
@@ -291,20 +773,76 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     pthread_once(&once, load);
     memset(out, 0, sizeof *out);
     out->level = TRIAGE_NONE;
+    int routine_sign = 0, self_care_sign = 0, urgent_sign = 0;
     char *low = lower_dup(question);
     if (low) {
-        out->long_duration = any_cue(low, &long_duration);
         out->mild = any_cue(low, &mild);
         out->personal = any_cue(low, &personal);
         out->severe = any_cue(low, &severe);
+        blank_non_durations(low);
+        out->long_duration = any_cue(low, &long_duration);
+        routine_sign = any_cue(low, &routine_signs);
+        self_care_sign = any_cue(low, &self_care_signs);
+        urgent_sign = urgent_cue(low);
         free(low);
     }
-    for (size_t i = 0; i < n_ids; i++) {
+    twords_t *q = malloc(sizeof *q);
+    if (!q)
+        return MUSE_ENOMEM;
+    tw_split(question, q);
+    mark_absent(q);
+    /* "my knee hurts" and "sore throat for 3 days" describe; "what causes
+     * gout?" asks. */
+    if (!out->personal && q->n > 0 && !in_list(&question_words, q->v[0].w))
+        out->personal = 1;
+    facts_t f;
+    question_facts(q, &f);
+    /* The answer's own entries first, then what a search of the whole
+     * description finds: a description names symptoms, and the entry whose
+     * guidance fits ("calf swollen and warm after an operation": deep vein
+     * thrombosis) is often not the one the answer leads with. */
+    const char *cand[TRIAGE_CANDIDATES];
+    size_t nc = 0;
+    for (size_t i = 0; i < n_ids && nc < TRIAGE_CANDIDATES; i++)
+        cand[nc++] = ids[i];
+    kb_hits_t hits = {0};
+    kb_search_opts_t so = {.limit = TRIAGE_SEARCHED};
+    if (out->personal && kb_search(kb, question, &so, &hits, NULL) == MUSE_OK) {
+        for (size_t i = 0; i < hits.n && nc < TRIAGE_CANDIDATES; i++) {
+            if (strcmp(hits.v[i].kind, "condition") && strcmp(hits.v[i].kind, "symptom"))
+                continue;
+            int dup = 0;
+            for (size_t k = 0; k < nc; k++)
+                dup |= strcmp(cand[k], hits.v[i].id) == 0;
+            if (!dup)
+                cand[nc++] = hits.v[i].id;
+        }
+    }
+    for (size_t i = 0; i < nc; i++) {
         kb_entry_t *e = NULL;
-        if (kb_get(kb, ids[i], &e, NULL) != MUSE_OK)
+        if (kb_get(kb, cand[i], &e, NULL) != MUSE_OK)
             continue;
-        assess_entry(e, question, out);
+        assess_entry(e, i < n_ids, q, &f, out);
         kb_entry_free(e);
     }
+    kb_hits_free(&hits);
+    /* A description no guidance sentence fits still gets a level. */
+    if (out->level == TRIAGE_NONE && out->personal && nc > 0) {
+        int denies = 0;
+        for (size_t i = 0; i < q->n; i++)
+            denies |= q->v[i].absent && is_content(&q->v[i]);
+        int self_care = self_care_sign || out->mild || denies;
+        int fever_ok = f.temp_c < 0 || f.temp_c >= 38.0;
+        if (urgent_sign == 2 || (urgent_sign == 1 && fever_ok))
+            out->level = TRIAGE_URGENT;
+        else
+            out->level = routine_sign || out->long_duration || !self_care ? TRIAGE_ROUTINE : TRIAGE_SELF_CARE;
+        snprintf(out->reason, sizeof out->reason, "%s",
+                 out->level == TRIAGE_URGENT    ? message_urgent
+                 : out->level == TRIAGE_ROUTINE ? message_routine
+                                                : message_self_care);
+        out->mild = out->level == TRIAGE_SELF_CARE;
+    }
+    free(q);
     return MUSE_OK;
 }

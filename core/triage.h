@@ -1,10 +1,19 @@
 /* Triage: how soon a person should get care, read from the knowledge store's
  * own "when to get help" guidance. Each sentence of an entry's
  * when_to_seek_care section is given a level (emergency, urgent, routine,
- * self_care) by the cue phrases in core/data/triage.json; the question is
- * matched against those sentences, and the best-supported level wins, ties
- * going to the more urgent one. The reason given is the entry's own
- * sentence, so the advice is traceable to its source. */
+ * self_care) by the cue phrases in core/data/triage.json, and cut into
+ * clauses (the items of its red-flag list). The question is matched against
+ * the clauses of the answer's entries and of the entries a search of the
+ * whole description finds: a clause counts when the question says most of
+ * it, denies none of it ("no swelling of the lips", "I can still walk on
+ * it"), meets its qualifier ("sudden", "severe") and fits its age and
+ * temperature limits ("a baby aged 3 to 6 months with 39 C or higher").
+ * The best-supported level wins, ties going to the more urgent one, and the
+ * reason given is the entry's own sentence, so the advice is traceable to
+ * its source. A suspected condition ("calf swollen and warm" against the
+ * symptoms of a DVT) brings the entry's "if you think you have it" advice;
+ * a description nothing fits is given a level from signs listed in the
+ * data (urgent, routine or self-care signs). */
 #ifndef MUSE_TRIAGE_H
 #define MUSE_TRIAGE_H
 

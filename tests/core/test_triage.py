@@ -1,27 +1,43 @@
-"""Triage on clinical vignettes (tests/core/vignettes.jsonl: 80 cases written by the
-project in the style of published symptom-checker evaluations, 20 per level).
+"""Triage on clinical vignettes written by the project in the style of published
+symptom-checker evaluations (each file's .md says who wrote it and how it was used):
 
-Issue 7 aims at >= 85 % triage accuracy and every emergency recognised. The engine does
-not reach that yet (docs/engine.md gives the measured figures); this test guards what it
-does reach, so a change that makes triage worse fails, and prints the gap to the aim."""
+- vignettes.jsonl (80, 20 per level) and vignettes_dev2.jsonl (100, 25 per level):
+  development sets; triage was changed while looking at their misses.
+- vignettes_holdout.jsonl (80, 20 per level): written independently of the engine and
+  never looked at case by case; only its totals are read, so it gives the unseen figure.
+
+Issue 7 aims at >= 85 % triage accuracy and every emergency recognised. Accuracy is short
+of that (docs/engine.md gives the figures); this test guards what triage does reach, so a
+change that makes it worse fails, and it prints the gap to the aim. Missing an emergency
+fails on every set."""
 import json
 import os
 import subprocess
 import sys
 
-AIM_ACCURACY, AIM_EMERGENCY = 85.0, 100.0
-FLOOR_ACCURACY, FLOOR_SAFE, FLOOR_EMERGENCY = 62.0, 85.0, 95.0
+AIM_ACCURACY = 85.0
+# set: (floor accuracy, floor safe rate, floor emergency recall), all in %
+FLOORS = {
+    "vignettes.jsonl": (78.0, 90.0, 100.0),
+    "vignettes_dev2.jsonl": (70.0, 87.0, 100.0),
+    "vignettes_holdout.jsonl": (68.0, 87.0, 100.0),
+}
 
 muse = os.environ["MUSE_BIN"]
 root = os.environ["MUSE_SOURCE_ROOT"]
-p = subprocess.run([muse, "eval", os.path.join(root, "tests/core/vignettes.jsonl"), "--modes", "auto", "--json"],
-                   capture_output=True, text=True, timeout=600)
-if p.returncode != 0:
-    print(p.stderr)
-    sys.exit(1)
-r = json.loads(p.stdout)["modes"]["auto"]
-print(f"triage: {r['answered']} vignettes, accuracy {r['triage_accuracy']:.1f} % (aim {AIM_ACCURACY:.0f}), "
-      f"safe {r['triage_safe']:.1f} %, emergencies {r['emergency_recall']:.1f} % (aim {AIM_EMERGENCY:.0f})")
-ok = (r["triage_accuracy"] >= FLOOR_ACCURACY and r["triage_safe"] >= FLOOR_SAFE
-      and r["emergency_recall"] >= FLOOR_EMERGENCY)
+ok = True
+for name, (acc_floor, safe_floor, em_floor) in FLOORS.items():
+    p = subprocess.run([muse, "eval", os.path.join(root, "tests/core", name), "--modes", "auto", "--json"],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        print(p.stderr)
+        sys.exit(1)
+    r = json.loads(p.stdout)["modes"]["auto"]
+    good = (r["triage_accuracy"] >= acc_floor and r["triage_safe"] >= safe_floor
+            and r["emergency_recall"] >= em_floor)
+    print(f"{name}: {r['answered']} vignettes, accuracy {r['triage_accuracy']:.1f} % "
+          f"(floor {acc_floor:.0f}, aim {AIM_ACCURACY:.0f}), safe {r['triage_safe']:.1f} % "
+          f"(floor {safe_floor:.0f}), emergencies {r['emergency_recall']:.1f} % (floor {em_floor:.0f})"
+          f"{'' if good else '  BELOW FLOOR'}")
+    ok = ok and good
 sys.exit(0 if ok else 1)
