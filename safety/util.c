@@ -185,9 +185,25 @@ cJSON *sf_parse_data(const unsigned char *data, size_t len, const char *name,
     return j;
 }
 
-static int cmp_word(const void *a, const void *b)
+/* FNV-1a over the (already lower-cased) word. */
+static uint32_t word_hash(const char *w, size_t len)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
+}
+
+/* The slot holding word w (len bytes), or the empty slot where it goes. */
+static size_t word_slot(const sf_wordset_t *ws, const char *w, size_t len)
+{
+    size_t k = word_hash(w, len) & ws->mask;
+    for (; ws->slot[k]; k = (k + 1) & ws->mask) {
+        const char *o = ws->words[ws->slot[k] - 1];
+        if (strncmp(o, w, len) == 0 && o[len] == '\0')
+            break;
+    }
+    return k;
 }
 
 int sf_wordset_load(sf_wordset_t *ws, const char *data, size_t len, muse_error_t *err)
@@ -201,12 +217,16 @@ int sf_wordset_load(sf_wordset_t *ws, const char *data, size_t len, muse_error_t
     size_t cap = 1;
     for (size_t i = 0; i < len; i++)
         cap += data[i] == '\n';
+    size_t slots = 2;
+    while (slots < cap * 2)
+        slots *= 2;
     ws->words = malloc(cap * sizeof *ws->words);
-    if (!ws->words) {
-        free(ws->storage);
-        ws->storage = NULL;
+    ws->slot = calloc(slots, sizeof *ws->slot);
+    if (!ws->words || !ws->slot) {
+        sf_wordset_free(ws);
         return muse_err(err, MUSE_ENOMEM, "safety policy: out of memory");
     }
+    ws->mask = slots - 1;
     char *line = ws->storage;
     while (line && *line) {
         char *nl = strchr(line, '\n');
@@ -221,12 +241,14 @@ int sf_wordset_load(sf_wordset_t *ws, const char *data, size_t len, muse_error_t
         if (l) {
             for (char *c = line; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            ws->words[ws->n++] = line;
+            size_t k = word_slot(ws, line, l);
+            if (!ws->slot[k]) {
+                ws->words[ws->n++] = line;
+                ws->slot[k] = (uint32_t)ws->n;
+            }
         }
         line = nl ? nl + 1 : NULL;
     }
-    if (ws->n)
-        qsort(ws->words, ws->n, sizeof *ws->words, cmp_word);
     return MUSE_OK;
 }
 
@@ -238,8 +260,7 @@ int sf_wordset_has(const sf_wordset_t *ws, const char *word, size_t len)
     for (size_t i = 0; i < len; i++)
         buf[i] = (char)tolower((unsigned char)word[i]);
     buf[len] = '\0';
-    const char *key = buf;
-    return bsearch(&key, ws->words, ws->n, sizeof *ws->words, cmp_word) != NULL;
+    return ws->slot[word_slot(ws, buf, len)] != 0;
 }
 
 void sf_wordset_free(sf_wordset_t *ws)
@@ -247,6 +268,7 @@ void sf_wordset_free(sf_wordset_t *ws)
     if (!ws)
         return;
     free(ws->words);
+    free(ws->slot);
     free(ws->storage);
     memset(ws, 0, sizeof *ws);
 }
