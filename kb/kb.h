@@ -33,6 +33,15 @@ int kb_open(const char *path, int mode, kb_t **out, muse_error_t *err);
 void kb_close(kb_t *kb);
 const char *kb_path(const kb_t *kb);
 
+/* Reads many calls from one snapshot of the store (an engine answering one
+ * question: a search, several entries, the question's names): one read lock
+ * instead of one per call, and on a read-only connection the entries and
+ * names read earlier in the snapshot are not read again. Returns a token for
+ * kb_snapshot_end(); snapshots do not nest (an inner begin is a no-op).
+ * Keep one short: a snapshot held open stops a writer's WAL checkpoint. */
+int kb_snapshot_begin(kb_t *kb);
+void kb_snapshot_end(kb_t *kb, int token);
+
 /* The schema version this code writes (PRAGMA user_version of a store). */
 int kb_schema_version(void);
 /* Creates an empty store of the current schema at path, which must not exist. */

@@ -43,8 +43,37 @@ typedef enum kb_stmt_id {
     KB_ST_SIZES,
     KB_ST_NAMES_TEXT,
     KB_ST_SECTIONS_TEXT,
+    KB_ST_BEGIN,
+    KB_ST_COMMIT,
+    KB_ST_DATA_VERSION,
     KB_ST_COUNT
 } kb_stmt_id_t;
+
+/* What a read-only connection remembers between calls (see struct kb). */
+#define KB_MEMO_ENTRIES 128
+#define KB_MEMO_ENTRY_BYTES (1024 * 1024)   /* text held by the entry memo */
+#define KB_MEMO_MENTIONS 4
+#define KB_MEMO_SEARCHES 4
+
+#define KB_MEMO_SIZES_MAX 32768   /* rows per index */
+
+/* Token counts of index rows (rowid -> size), filled as ranking asks for
+ * them: open addressing, rowid -1 marks a free slot. */
+typedef struct kb_memo_sizes {
+    const struct kb *kb;       /* whose snapshot makes it valid */
+    sqlite3_int64 *rowid;
+    int *size;
+    size_t cap, n;
+} kb_memo_sizes_t;
+
+enum { KB_SIZES_SECTIONS, KB_SIZES_NAMES, KB_SIZES_COUNT };
+
+typedef struct kb_memo_mentions {
+    char *text;                /* the text searched; NULL: a free slot */
+    kb_mentions_t m;
+    sqlite3_int64 *ns;         /* each mention's entry row number */
+    unsigned long used;        /* tick of the last use, for eviction */
+} kb_memo_mentions_t;
 
 struct kb {
     sqlite3 *db;
@@ -55,6 +84,31 @@ struct kb {
      * average length of sections and of names. */
     int have_sizes;
     double sec_rows, sec_avg, name_rows, name_avg;
+    /* Memos of a read-only connection: the entries and the name mentions
+     * it read lately. One answer reads the same entries and the same
+     * question's names several times (retrieval, sources, triage, entity
+     * extraction); each read is four statements, each mention lookup a
+     * B-tree walk per word. They are read and filled only inside a snapshot
+     * that kb_read_begin() began and checked, and all dropped when the
+     * store's data version has moved, so they never say anything the store
+     * does not say in that snapshot. Bounded: KB_MEMO_ENTRIES entries
+     * holding at most KB_MEMO_ENTRY_BYTES of text, and KB_MEMO_MENTIONS
+     * texts, per connection. */
+    int snap;                  /* inside a snapshot whose data version was checked */
+    sqlite3_int64 data_version;
+    unsigned long tick;
+    kb_entry_t *memo_entry[KB_MEMO_ENTRIES];
+    unsigned long memo_entry_used[KB_MEMO_ENTRIES];
+    size_t memo_entry_size[KB_MEMO_ENTRIES];
+    size_t memo_entry_bytes;   /* sum of memo_entry_size */
+    kb_memo_mentions_t memo_mentions[KB_MEMO_MENTIONS];
+    /* Ranking reads each matched row's length from the index's docsize
+     * table, one lookup per row per query; the common words of health
+     * questions match the same rows again and again. */
+    kb_memo_sizes_t memo_sizes[KB_SIZES_COUNT];
+    /* Searches: the ranked candidates of the last few query texts and the
+     * snippets made for them (kb/search.c). */
+    struct kb_search_memo *memo_search[KB_MEMO_SEARCHES];
 };
 
 /* The statement for id, prepared on first use and reset for reuse; NULL
@@ -66,6 +120,12 @@ sqlite3_stmt *kb_stmt(kb_t *kb, kb_stmt_id_t id, muse_error_t *err);
  * whether it began one (pass that to kb_read_end). */
 int kb_read_begin(kb_t *kb);
 void kb_read_end(kb_t *kb, int own);
+/* Drops everything the connection remembers (the memos in struct kb). */
+void kb_memo_clear(kb_t *kb);
+/* The mention half of kb_memo_clear(), kept beside its user in search.c. */
+void kb_memo_mentions_clear(kb_t *kb);
+/* The search half, also in search.c. */
+void kb_memo_searches_clear(kb_t *kb);
 
 /* Runs SQL that returns no rows; the message says what was being done. */
 int kb_exec(sqlite3 *db, const char *sql, const char *what, muse_error_t *err);
@@ -74,8 +134,11 @@ int kb_exec(sqlite3 *db, const char *sql, const char *what, muse_error_t *err);
 int kb_schema_create(sqlite3 *db, muse_error_t *err);
 /* Migrates db from schema `from` to KB_SCHEMA_VERSION in one transaction. */
 int kb_schema_migrate(sqlite3 *db, int from, muse_error_t *err);
-/* Registers the SQL functions search needs (kb_phrases) on a connection. */
-int kb_register_functions(sqlite3 *db);
+/* Registers the SQL functions search needs (kb_phrases, kb_rank...) on
+ * kb's connection; kb_rank_sections and kb_rank_names use kb's size memos. */
+int kb_register_functions(kb_t *kb);
+/* Frees the size memos (part of kb_memo_clear()). */
+void kb_memo_sizes_clear(kb_t *kb);
 
 /* Checks one entry object. `where` names the file (and line for JSONL). */
 int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err);

@@ -244,6 +244,105 @@ static void phrases_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_co
  * bm25() counts those by reading every phrase's whole doclist on each
  * query, which on a large store costs more than the search itself. Higher
  * is better. */
+void kb_memo_sizes_clear(kb_t *kb)
+{
+    for (int i = 0; i < KB_SIZES_COUNT; i++) {
+        kb_memo_sizes_t *m = &kb->memo_sizes[i];
+        free(m->rowid);
+        free(m->size);
+        m->rowid = NULL;
+        m->size = NULL;
+        m->cap = m->n = 0;
+    }
+}
+
+static size_t size_slot(const kb_memo_sizes_t *m, sqlite3_int64 row)
+{
+    size_t h = ((uint64_t)row * 0x9E3779B97F4A7C15ULL >> 17) & (m->cap - 1);
+    while (m->rowid[h] >= 0 && m->rowid[h] != row)
+        h = (h + 1) & (m->cap - 1);
+    return h;
+}
+
+/* Keeps at most half the slots full; returns 0 when it cannot grow. */
+static int sizes_grow(kb_memo_sizes_t *m)
+{
+    if ((m->n + 1) * 2 <= m->cap)
+        return 1;
+    if (m->n >= KB_MEMO_SIZES_MAX)
+        return 0;
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    sqlite3_int64 *rowid = malloc(cap * sizeof *rowid);
+    int *size = malloc(cap * sizeof *size);
+    if (!rowid || !size) {
+        free(rowid);
+        free(size);
+        return 0;
+    }
+    kb_memo_sizes_t g = {.kb = m->kb, .rowid = rowid, .size = size, .cap = cap, .n = m->n};
+    for (size_t i = 0; i < cap; i++)
+        rowid[i] = -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->rowid[i] >= 0) {
+            size_t h = size_slot(&g, m->rowid[i]);
+            rowid[h] = m->rowid[i];
+            size[h] = m->size[i];
+        }
+    free(m->rowid);
+    free(m->size);
+    *m = g;
+    return 1;
+}
+
+/* The current row's length in tokens (all columns), from the memo when the
+ * connection's snapshot makes it valid (see struct kb). */
+static int row_size(const Fts5ExtensionApi *api, Fts5Context *fts, kb_memo_sizes_t *m)
+{
+    int dl = 0;
+    if (!m || !m->kb->snap) {
+        api->xColumnSize(fts, -1, &dl);
+        return dl;
+    }
+    sqlite3_int64 row = api->xRowid(fts);
+    if (m->cap) {
+        size_t h = size_slot(m, row);
+        if (m->rowid[h] == row)
+            return m->size[h];
+    }
+    if (api->xColumnSize(fts, -1, &dl) == SQLITE_OK && row >= 0 && sizes_grow(m)) {
+        size_t h = size_slot(m, row);
+        m->rowid[h] = row;
+        m->size[h] = dl;
+        m->n++;
+    }
+    return dl;
+}
+
+/* The index's row count and total tokens: constant for a query, but each
+ * call reads them from the index again, so the first row of a query keeps
+ * them in the function's per-query slot. */
+typedef struct rank_totals {
+    sqlite3_int64 nrow, ntok;
+} rank_totals_t;
+
+static void rank_totals(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_int64 *nrow, sqlite3_int64 *ntok)
+{
+    rank_totals_t *t = api->xGetAuxdata(fts, 0);
+    if (t) {
+        *nrow = t->nrow;
+        *ntok = t->ntok;
+        return;
+    }
+    *nrow = *ntok = 0;
+    api->xRowCount(fts, nrow);
+    api->xColumnTotalSize(fts, -1, ntok);
+    if ((t = sqlite3_malloc(sizeof *t)) != NULL) {
+        t->nrow = *nrow;
+        t->ntok = *ntok;
+        api->xSetAuxdata(fts, t, sqlite3_free);   /* on failure SQLite frees t itself */
+    }
+}
+
 static void rank_any(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
                      sqlite3_value **val, double b)
 {
@@ -261,10 +360,9 @@ static void rank_any(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
     }
     sqlite3_int64 nrow = 0, ntok = 0;
     int dl = 0, ninst = 0;
-    api->xRowCount(fts, &nrow);
-    api->xColumnTotalSize(fts, -1, &ntok);
+    rank_totals(api, fts, &nrow, &ntok);
     if (b > 0)
-        api->xColumnSize(fts, -1, &dl);   /* a table lookup per row */
+        dl = row_size(api, fts, api->xUserData(fts));   /* a table lookup per row, unless memoised */
     api->xInstCount(fts, &ninst);
     for (int i = 0; i < ninst; i++) {
         int ip, ic, io;
@@ -316,8 +414,11 @@ static void sizes_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
     sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
 }
 
-int kb_register_functions(sqlite3 *db)
+int kb_register_functions(kb_t *kb)
 {
+    sqlite3 *db = kb->db;
+    for (int i = 0; i < KB_SIZES_COUNT; i++)
+        kb->memo_sizes[i].kb = kb;
     fts5_api *api = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
@@ -330,6 +431,8 @@ int kb_register_functions(sqlite3 *db)
     if (api->xCreateFunction(api, "kb_phrases", NULL, phrases_fn, NULL) != SQLITE_OK ||
         api->xCreateFunction(api, "kb_rank", NULL, rank_fn, NULL) != SQLITE_OK ||
         api->xCreateFunction(api, "kb_rank0", NULL, rank0_fn, NULL) != SQLITE_OK ||
+        api->xCreateFunction(api, "kb_rank_sections", &kb->memo_sizes[KB_SIZES_SECTIONS], rank_fn, NULL) != SQLITE_OK ||
+        api->xCreateFunction(api, "kb_rank_names", &kb->memo_sizes[KB_SIZES_NAMES], rank_fn, NULL) != SQLITE_OK ||
         api->xCreateFunction(api, "kb_sizes", NULL, sizes_fn, NULL) != SQLITE_OK)
         return MUSE_EUNSUPPORTED;
     return MUSE_OK;

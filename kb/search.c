@@ -140,7 +140,8 @@ static int cmp_match(const void *a, const void *b)
 
 /* kb_find_mentions, also giving each mention's entry row number (ns, which
  * the caller frees, may be NULL). */
-static int find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, sqlite3_int64 **ns, muse_error_t *err)
+static int find_mentions_in_store(kb_t *kb, const char *text, kb_mentions_t *out, sqlite3_int64 **ns,
+                                  muse_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (ns)
@@ -257,6 +258,101 @@ done:
         free(nv);
     }
     return rc;
+}
+
+/* Copies mentions (and their row numbers when ns is not NULL). */
+static int mentions_copy(const kb_mentions_t *from, const sqlite3_int64 *from_ns, kb_mentions_t *out,
+                         sqlite3_int64 **ns)
+{
+    memset(out, 0, sizeof *out);
+    if (ns)
+        *ns = NULL;
+    size_t n = from->n;
+    if (n == 0)
+        return MUSE_OK;
+    out->v = calloc(n, sizeof *out->v);
+    sqlite3_int64 *nv = ns ? malloc(n * sizeof *nv) : NULL;
+    if (!out->v || (ns && !nv)) {
+        free(out->v);
+        free(nv);
+        out->v = NULL;
+        return MUSE_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kb_mention_t *m = &out->v[i];
+        *m = from->v[i];
+        m->id = strdup(from->v[i].id);
+        m->kind = strdup(from->v[i].kind);
+        m->alias = strdup(from->v[i].alias);
+        out->n++;
+        if (!m->id || !m->kind || !m->alias) {
+            kb_mentions_free(out);
+            free(nv);
+            return MUSE_ENOMEM;
+        }
+        if (nv)
+            nv[i] = from_ns[i];
+    }
+    if (ns)
+        *ns = nv;
+    return MUSE_OK;
+}
+
+void kb_memo_mentions_clear(kb_t *kb)
+{
+    for (int i = 0; i < KB_MEMO_MENTIONS; i++) {
+        kb_memo_mentions_t *mm = &kb->memo_mentions[i];
+        free(mm->text);
+        kb_mentions_free(&mm->m);
+        free(mm->ns);
+        memset(mm, 0, sizeof *mm);
+    }
+}
+
+/* find_mentions_in_store, answered from the connection's memo when the same
+ * text was read earlier in this snapshot (see struct kb). */
+static int find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, sqlite3_int64 **ns, muse_error_t *err)
+{
+    if (kb->snap)
+        for (int i = 0; i < KB_MEMO_MENTIONS; i++) {
+            kb_memo_mentions_t *mm = &kb->memo_mentions[i];
+            if (mm->text && strcmp(mm->text, text) == 0) {
+                mm->used = ++kb->tick;
+                if (mentions_copy(&mm->m, mm->ns, out, ns) != MUSE_OK)
+                    return muse_err(err, MUSE_ENOMEM, "out of memory");
+                return MUSE_OK;
+            }
+        }
+    sqlite3_int64 *nv = NULL;
+    int rc = find_mentions_in_store(kb, text, out, &nv, err);
+    if (rc != MUSE_OK)
+        return rc;
+    if (kb->snap) {
+        int slot = 0;
+        for (int i = 0; i < KB_MEMO_MENTIONS; i++) {
+            if (!kb->memo_mentions[i].text) {
+                slot = i;
+                break;
+            }
+            if (kb->memo_mentions[i].used < kb->memo_mentions[slot].used)
+                slot = i;
+        }
+        kb_memo_mentions_t mm = {.text = strdup(text), .used = ++kb->tick};
+        if (mm.text && mentions_copy(out, nv, &mm.m, &mm.ns) == MUSE_OK) {
+            kb_memo_mentions_t *old = &kb->memo_mentions[slot];
+            free(old->text);
+            kb_mentions_free(&old->m);
+            free(old->ns);
+            *old = mm;
+        } else {
+            free(mm.text);
+        }
+    }
+    if (ns)
+        *ns = nv;
+    else
+        free(nv);
+    return MUSE_OK;
 }
 
 int kb_find_mentions(kb_t *kb, const char *text, kb_mentions_t *out, muse_error_t *err)
@@ -854,20 +950,112 @@ static char *excerpt(const char *text)
     return s;
 }
 
-static int fill_hit(kb_t *kb, const cand_t *x, const query_t *q, int only_ord, kb_hit_t *h)
+/* A search's ranked candidates, kept by the connection (see struct kb):
+ * everything before the filters and the limit depends only on the query
+ * text and the section asked for, so a second search for the same text in
+ * the same snapshot (triage reading the question that retrieval just
+ * read; auto mode escalating) starts from here. The hits' snippets are kept
+ * as they are made. */
+typedef struct kb_search_memo {
+    char *query;
+    int only_ord;
+    char *fts;                 /* the FTS5 query the snippets match */
+    cand_t *v;                 /* candidates with a score, best first */
+    size_t nv;
+    char **snippet, **section; /* per candidate, NULL until made */
+    unsigned long used;
+} kb_search_memo_t;
+
+/* Larger candidate lists (a huge store) are not kept. */
+#define MEMO_MAX_CANDIDATES 4096
+
+static void search_memo_free(kb_search_memo_t *sm)
+{
+    if (!sm)
+        return;
+    for (size_t i = 0; sm->snippet && i < sm->nv; i++) {
+        free(sm->snippet[i]);
+        free(sm->section[i]);
+    }
+    free(sm->snippet);
+    free(sm->section);
+    free(sm->query);
+    free(sm->fts);
+    free(sm->v);
+    free(sm);
+}
+
+void kb_memo_searches_clear(kb_t *kb)
+{
+    for (int i = 0; i < KB_MEMO_SEARCHES; i++) {
+        search_memo_free(kb->memo_search[i]);
+        kb->memo_search[i] = NULL;
+    }
+}
+
+static kb_search_memo_t *search_memo_find(kb_t *kb, const char *query, int only_ord)
+{
+    if (!kb->snap)
+        return NULL;
+    for (int i = 0; i < KB_MEMO_SEARCHES; i++) {
+        kb_search_memo_t *sm = kb->memo_search[i];
+        if (sm && sm->only_ord == only_ord && strcmp(sm->query, query) == 0) {
+            sm->used = ++kb->tick;
+            return sm;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps v and fts (taken over) for query; returns the memo, or NULL when
+ * nothing was kept (the caller then still owns v and fts). */
+static kb_search_memo_t *search_memo_put(kb_t *kb, const char *query, int only_ord, cand_t *v, size_t nv,
+                                         char *fts)
+{
+    if (!kb->snap || nv > MEMO_MAX_CANDIDATES)
+        return NULL;
+    kb_search_memo_t *sm = calloc(1, sizeof *sm);
+    if (!sm || !(sm->query = strdup(query)) || !(sm->snippet = calloc(nv ? nv : 1, sizeof *sm->snippet)) ||
+        !(sm->section = calloc(nv ? nv : 1, sizeof *sm->section))) {
+        search_memo_free(sm);
+        return NULL;
+    }
+    sm->only_ord = only_ord;
+    sm->fts = fts;
+    sm->v = v;
+    sm->nv = nv;
+    sm->used = ++kb->tick;
+    int slot = 0;
+    for (int i = 0; i < KB_MEMO_SEARCHES; i++) {
+        if (!kb->memo_search[i]) {
+            slot = i;
+            break;
+        }
+        if (kb->memo_search[i]->used < kb->memo_search[slot]->used)
+            slot = i;
+    }
+    search_memo_free(kb->memo_search[slot]);
+    kb->memo_search[slot] = sm;
+    return sm;
+}
+
+/* The snippet (matched text around the query's words) and section of a
+ * hit, made from the store. */
+static void make_snippet(kb_t *kb, const cand_t *x, const char *fts, int only_ord, char **snippet, char **section)
 {
     sqlite3_int64 row = only_ord >= 0 ? x->n * KB_SECTION_SLOTS + only_ord : x->best_row;
     sqlite3_stmt *st;
-    if (row >= 0 && *q->fts && (st = kb_stmt(kb, KB_ST_SNIPPET, NULL)) != NULL) {
-        sqlite3_bind_text(st, 1, q->fts, -1, SQLITE_STATIC);
+    *snippet = *section = NULL;
+    if (row >= 0 && *fts && (st = kb_stmt(kb, KB_ST_SNIPPET, NULL)) != NULL) {
+        sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, row);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            h->snippet = dup_col(st, 0);
-            h->section = strdup(kb_section_kinds[row % KB_SECTION_SLOTS]);
+            *snippet = dup_col(st, 0);
+            *section = strdup(kb_section_kinds[row % KB_SECTION_SLOTS]);
         }
         sqlite3_reset(st);
     }
-    if (!h->snippet) {
+    if (!*snippet) {
         /* Named but not matched in its text: the asked-for section, or the
          * overview. */
         if (row < 0)
@@ -875,10 +1063,33 @@ static int fill_hit(kb_t *kb, const cand_t *x, const query_t *q, int only_ord, k
         if ((st = kb_stmt(kb, KB_ST_SECTION_TEXT, NULL)) != NULL) {
             sqlite3_bind_int64(st, 1, row);
             if (sqlite3_step(st) == SQLITE_ROW) {
-                h->section = dup_col(st, 0);
-                h->snippet = excerpt((const char *)sqlite3_column_text(st, 1));
+                free(*section);
+                *section = dup_col(st, 0);
+                *snippet = excerpt((const char *)sqlite3_column_text(st, 1));
             }
             sqlite3_reset(st);
+        }
+    }
+}
+
+/* Fills h's snippet and section for candidate i, from the memo when it has
+ * them (sm may be NULL). */
+static int fill_hit(kb_t *kb, const cand_t *v, size_t i, const char *fts, int only_ord, kb_search_memo_t *sm,
+                    kb_hit_t *h)
+{
+    if (sm && sm->snippet[i]) {
+        h->snippet = strdup(sm->snippet[i]);
+        h->section = strdup(sm->section[i]);
+    } else {
+        make_snippet(kb, &v[i], fts, only_ord, &h->snippet, &h->section);
+        if (sm && h->snippet && h->section) {
+            sm->snippet[i] = strdup(h->snippet);
+            sm->section[i] = strdup(h->section);
+            if (!sm->snippet[i] || !sm->section[i]) {
+                free(sm->snippet[i]);
+                free(sm->section[i]);
+                sm->snippet[i] = sm->section[i] = NULL;
+            }
         }
     }
     return h->snippet && h->section ? MUSE_OK : MUSE_ENOMEM;
@@ -896,31 +1107,21 @@ static int has_section(kb_t *kb, sqlite3_int64 n, int ord)
     return yes;
 }
 
-int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits_t *out, muse_error_t *err)
+/* Steps 1 and 2 of a search: the candidates with a score, best first
+ * (*v, freed by the caller, *nv of them) and the FTS5 query text their
+ * snippets match (*fts, freed by the caller). */
+static int rank_candidates(kb_t *kb, const char *query, int only_ord, cand_t **out_v, size_t *out_nv,
+                           char **out_fts, muse_error_t *err)
 {
-    memset(out, 0, sizeof *out);
-    if (!query)
-        return muse_err(err, MUSE_EINVAL, "search: no query given");
-    size_t limit = opts && opts->limit ? opts->limit : 5;
-    int only_ord = -1;
-    if (opts && opts->section) {
-        for (int i = 0; kb_section_kinds[i]; i++)
-            if (strcmp(kb_section_kinds[i], opts->section) == 0)
-                only_ord = i;
-        if (only_ord < 0)
-            return muse_err(err, MUSE_EINVAL, "search: unknown section kind \"%s\"", opts->section);
-    }
-    if (opts && opts->kind && !kb_is_entry_kind(opts->kind))
-        return muse_err(err, MUSE_EINVAL, "search: unknown entry kind \"%s\"", opts->kind);
+    *out_v = NULL;
+    *out_nv = 0;
+    *out_fts = NULL;
     query_t q;
     cands_t c = {0};
     char *rare = NULL;
-    int own = kb_read_begin(kb);
     int rc = build_query(kb, query, &q, err);
-    if (rc != MUSE_OK) {
-        kb_read_end(kb, own);
+    if (rc != MUSE_OK)
         return rc;
-    }
 #ifdef KB_TUNE
     if (getenv("KB_DEBUG"))
         fprintf(stderr, "query: %s | corrected: %s\n", q.fts, q.corrected);
@@ -998,7 +1199,6 @@ int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits
     }
     score_all(&q, &c);
 
-    /* 3. Best first; filters apply to every kind of evidence. */
     cand_t *v = malloc((c.n ? c.n : 1) * sizeof *v);
     if (!v) {
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");
@@ -1009,9 +1209,54 @@ int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits
         if (c.v[i].n >= 0 && c.v[i].score > 0)
             v[nv++] = c.v[i];
     qsort(v, nv, sizeof *v, cmp_cand);
+    *out_v = v;
+    *out_nv = nv;
+    *out_fts = q.fts;
+    q.fts = NULL;
+done:
+    free(rare);
+    free(c.v);
+    query_free(&q);
+    return rc;
+}
+
+int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits_t *out, muse_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!query)
+        return muse_err(err, MUSE_EINVAL, "search: no query given");
+    size_t limit = opts && opts->limit ? opts->limit : 5;
+    int only_ord = -1;
+    if (opts && opts->section) {
+        for (int i = 0; kb_section_kinds[i]; i++)
+            if (strcmp(kb_section_kinds[i], opts->section) == 0)
+                only_ord = i;
+        if (only_ord < 0)
+            return muse_err(err, MUSE_EINVAL, "search: unknown section kind \"%s\"", opts->section);
+    }
+    if (opts && opts->kind && !kb_is_entry_kind(opts->kind))
+        return muse_err(err, MUSE_EINVAL, "search: unknown entry kind \"%s\"", opts->kind);
+    int own = kb_read_begin(kb);
+    int rc = MUSE_OK;
+    cand_t *v = NULL;
+    size_t nv = 0;
+    char *fts = NULL;
+    kb_search_memo_t *sm = search_memo_find(kb, query, only_ord);
+    if (sm) {
+        v = sm->v;
+        nv = sm->nv;
+        fts = sm->fts;
+    } else {
+        if ((rc = rank_candidates(kb, query, only_ord, &v, &nv, &fts, err)) != MUSE_OK) {
+            kb_read_end(kb, own);
+            return rc;
+        }
+        sm = search_memo_put(kb, query, only_ord, v, nv, fts);
+    }
+
+    /* 3. Best first; filters apply to every kind of evidence. */
     out->v = calloc(limit, sizeof *out->v);
     if (!out->v) {
-        free(v);
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         goto done;
     }
@@ -1043,16 +1288,16 @@ int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits
         sqlite3_reset(st);
         if (ok) {
             kb_hit_t *h = &out->v[out->n - 1];
-            if (!h->id || !h->title || !h->kind || !h->status || fill_hit(kb, &v[i], &q, only_ord, h) != MUSE_OK)
+            if (!h->id || !h->title || !h->kind || !h->status || fill_hit(kb, v, i, fts, only_ord, sm, h) != MUSE_OK)
                 rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         }
     }
-    free(v);
 done:
     kb_read_end(kb, own);
-    free(rare);
-    free(c.v);
-    query_free(&q);
+    if (!sm) {
+        free(v);
+        free(fts);
+    }
     if (rc != MUSE_OK)
         kb_hits_free(out);
     return rc;

@@ -63,13 +63,13 @@ static const char *const STMT_SQL[KB_ST_COUNT] = {
     [KB_ST_NORM_GE] = "SELECT norm FROM aliases WHERE norm >= ? ORDER BY norm LIMIT 1",
     [KB_ST_NORM_EQ] = "SELECT a.entry_id, e.kind, a.alias, e.n FROM aliases a JOIN entries e ON e.id = a.entry_id"
                       " WHERE a.norm = ? ORDER BY a.entry_id, a.ord",
-    [KB_ST_NAMES] = "SELECT rowid, kb_rank(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
+    [KB_ST_NAMES] = "SELECT rowid, kb_rank_names(names_fts, ?2, 10.0, 6.0), kb_phrases(names_fts) FROM names_fts"
                     " WHERE names_fts MATCH ?1",
     [KB_ST_SIZES] = "SELECT (SELECT kb_sizes(sections_fts) FROM sections_fts LIMIT 1),"
                     " (SELECT kb_sizes(names_fts) FROM names_fts LIMIT 1)",
     [KB_ST_NAMES_TEXT] = "SELECT title, aliases FROM names_fts WHERE rowid = ?",
     [KB_ST_SECTIONS_TEXT] = "SELECT n, text FROM sections WHERE n BETWEEN ? AND ?",
-    [KB_ST_SECTIONS_ALL] = "SELECT rowid, kb_rank(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
+    [KB_ST_SECTIONS_ALL] = "SELECT rowid, kb_rank_sections(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
                            " WHERE sections_fts MATCH ?1",
     [KB_ST_SECTIONS_FAST] = "SELECT rowid, kb_rank0(sections_fts, ?2), kb_phrases(sections_fts) FROM sections_fts"
                             " WHERE sections_fts MATCH ?1",
@@ -78,6 +78,9 @@ static const char *const STMT_SQL[KB_ST_COUNT] = {
     [KB_ST_SNIPPET] = "SELECT snippet(sections_fts, 0, '', '', '…', 24) FROM sections_fts"
                       " WHERE sections_fts MATCH ?1 AND rowid = ?2",
     [KB_ST_SECTION_TEXT] = "SELECT kind, text FROM sections WHERE n = ?",
+    [KB_ST_BEGIN] = "BEGIN",
+    [KB_ST_COMMIT] = "COMMIT",
+    [KB_ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 sqlite3_stmt *kb_stmt(kb_t *kb, kb_stmt_id_t id, muse_error_t *err)
@@ -196,7 +199,7 @@ static int open_store(const char *path, int mode, int *from, kb_t **out, muse_er
             goto fail;
         }
     }
-    if (kb_register_functions(kb->db) != MUSE_OK) {
+    if (kb_register_functions(kb) != MUSE_OK) {
         rc = muse_err(err, MUSE_EUNSUPPORTED, "%s: this SQLite has no FTS5 support", path);
         goto fail;
     }
@@ -232,6 +235,7 @@ void kb_close(kb_t *kb)
 {
     if (!kb)
         return;
+    kb_memo_clear(kb);
     for (int i = 0; i < KB_ST_COUNT; i++)
         sqlite3_finalize(kb->st[i]);
     sqlite3_close(kb->db);
@@ -239,17 +243,80 @@ void kb_close(kb_t *kb)
     free(kb);
 }
 
+/* Runs a prepared statement that returns no rows (BEGIN, COMMIT); SQL text
+ * run with sqlite3_exec() would be parsed again on every call. */
+static int step_once(kb_t *kb, kb_stmt_id_t id, const char *sql)
+{
+    sqlite3_stmt *st = kb_stmt(kb, id, NULL);
+    if (!st)
+        return sqlite3_exec(kb->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    int ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    return ok;
+}
+
+/* Reading the data version starts the snapshot (BEGIN alone defers that to
+ * the first read), so the memos are checked against the very data this
+ * transaction will see. A writable connection keeps no memos: its own
+ * writes would not move the version another connection sees. */
+static void snapshot_check(kb_t *kb)
+{
+    sqlite3_stmt *st = kb_stmt(kb, KB_ST_DATA_VERSION, NULL);
+    if (!st)
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
+        if (v != kb->data_version) {
+            kb_memo_clear(kb);
+            kb->data_version = v;
+        }
+        kb->snap = 1;
+    }
+    sqlite3_reset(st);
+}
+
 int kb_read_begin(kb_t *kb)
 {
     if (!sqlite3_get_autocommit(kb->db))
         return 0;
-    return sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    if (!step_once(kb, KB_ST_BEGIN, "BEGIN"))
+        return 0;
+    if (!kb->writable)
+        snapshot_check(kb);
+    return 1;
 }
 
 void kb_read_end(kb_t *kb, int own)
 {
-    if (own)
-        sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    if (!own)
+        return;
+    kb->snap = 0;
+    step_once(kb, KB_ST_COMMIT, "COMMIT");
+}
+
+int kb_snapshot_begin(kb_t *kb)
+{
+    return kb ? kb_read_begin(kb) : 0;
+}
+
+void kb_snapshot_end(kb_t *kb, int token)
+{
+    if (kb)
+        kb_read_end(kb, token);
+}
+
+void kb_memo_clear(kb_t *kb)
+{
+    for (int i = 0; i < KB_MEMO_ENTRIES; i++) {
+        kb_entry_free(kb->memo_entry[i]);
+        kb->memo_entry[i] = NULL;
+        kb->memo_entry_used[i] = 0;
+        kb->memo_entry_size[i] = 0;
+    }
+    kb->memo_entry_bytes = 0;
+    kb_memo_mentions_clear(kb);
+    kb_memo_searches_clear(kb);
+    kb_memo_sizes_clear(kb);
 }
 
 const char *kb_path(const kb_t *kb)
@@ -882,6 +949,139 @@ int kb_entry_load(sqlite3 *db, const char *id, kb_entry_t **out, muse_error_t *e
     return rc;
 }
 
+static char **dup_strv(char *const *v, size_t n, int *oom)
+{
+    if (!n)
+        return NULL;
+    char **out = calloc(n, sizeof *out);
+    for (size_t i = 0; out && i < n; i++)
+        *oom |= !(out[i] = strdup(v[i]));
+    *oom |= !out;
+    return out;
+}
+
+static char *dup_s(const char *s, int *oom)
+{
+    char *d = strdup(s ? s : "");
+    *oom |= !d;
+    return d;
+}
+
+/* A deep copy of e (freed with kb_entry_free), or NULL when out of memory. */
+static kb_entry_t *entry_dup(const kb_entry_t *e)
+{
+    int oom = 0;
+    kb_entry_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->id = dup_s(e->id, &oom);
+    d->kind = dup_s(e->kind, &oom);
+    d->title = dup_s(e->title, &oom);
+    d->version = e->version;
+    d->aliases = dup_strv(e->aliases, e->n_aliases, &oom);
+    d->n_aliases = d->aliases ? e->n_aliases : 0;
+    if (e->n_sections && (d->sections = calloc(e->n_sections, sizeof *d->sections)) != NULL) {
+        d->n_sections = e->n_sections;
+        for (size_t i = 0; i < e->n_sections; i++) {
+            d->sections[i].kind = dup_s(e->sections[i].kind, &oom);
+            d->sections[i].text = dup_s(e->sections[i].text, &oom);
+        }
+    }
+    oom |= e->n_sections && !d->sections;
+    if (e->n_sources && (d->sources = calloc(e->n_sources, sizeof *d->sources)) != NULL) {
+        d->n_sources = e->n_sources;
+        for (size_t i = 0; i < e->n_sources; i++) {
+            d->sources[i].publisher = dup_s(e->sources[i].publisher, &oom);
+            d->sources[i].title = dup_s(e->sources[i].title, &oom);
+            d->sources[i].year = e->sources[i].year;
+            d->sources[i].url = dup_s(e->sources[i].url, &oom);
+        }
+    }
+    oom |= e->n_sources && !d->sources;
+    d->review_status = dup_s(e->review_status, &oom);
+    d->reviewer = dup_s(e->reviewer, &oom);
+    d->credentials = dup_s(e->credentials, &oom);
+    d->review_date = dup_s(e->review_date, &oom);
+    d->review_note = dup_s(e->review_note, &oom);
+    if (oom) {
+        kb_entry_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* The remembered copy of entry id in this snapshot, or NULL. */
+static const kb_entry_t *memo_entry_find(kb_t *kb, const char *id)
+{
+    if (!kb->snap)
+        return NULL;
+    for (int i = 0; i < KB_MEMO_ENTRIES; i++)
+        if (kb->memo_entry[i] && strcmp(kb->memo_entry[i]->id, id) == 0) {
+            kb->memo_entry_used[i] = ++kb->tick;
+            return kb->memo_entry[i];
+        }
+    return NULL;
+}
+
+/* Bytes of text an entry holds (what the memo's byte bound counts). */
+static size_t entry_size(const kb_entry_t *e)
+{
+    size_t n = strlen(e->id) + strlen(e->title) + strlen(e->review_note) + 256;
+    for (size_t i = 0; i < e->n_sections; i++)
+        n += strlen(e->sections[i].text) + 32;
+    for (size_t i = 0; i < e->n_sources; i++)
+        n += strlen(e->sources[i].title) + strlen(e->sources[i].url) + strlen(e->sources[i].publisher) + 16;
+    for (size_t i = 0; i < e->n_aliases; i++)
+        n += strlen(e->aliases[i]) + 16;
+    return n;
+}
+
+static void memo_entry_drop(kb_t *kb, int i)
+{
+    kb_entry_free(kb->memo_entry[i]);
+    kb->memo_entry[i] = NULL;
+    kb->memo_entry_bytes -= kb->memo_entry_size[i];
+    kb->memo_entry_size[i] = 0;
+}
+
+/* A free slot when free_ok and there is one, else the least recently used
+ * entry's; -1 when the memo is empty and free slots are not wanted. */
+static int memo_entry_victim(const kb_t *kb, int free_ok)
+{
+    int slot = -1;
+    for (int i = 0; i < KB_MEMO_ENTRIES; i++) {
+        if (!kb->memo_entry[i]) {
+            if (free_ok)
+                return i;
+            continue;
+        }
+        if (slot < 0 || kb->memo_entry_used[i] < kb->memo_entry_used[slot])
+            slot = i;
+    }
+    return slot;
+}
+
+/* Remembers a copy of e, making room by dropping the least recently used. */
+static void memo_entry_put(kb_t *kb, const kb_entry_t *e)
+{
+    size_t size = entry_size(e);
+    if (!kb->snap || size > KB_MEMO_ENTRY_BYTES)
+        return;
+    kb_entry_t *d = entry_dup(e);
+    if (!d)
+        return;
+    int slot;
+    while (kb->memo_entry_bytes + size > KB_MEMO_ENTRY_BYTES && (slot = memo_entry_victim(kb, 0)) >= 0)
+        memo_entry_drop(kb, slot);
+    slot = memo_entry_victim(kb, 1);
+    if (kb->memo_entry[slot])
+        memo_entry_drop(kb, slot);
+    kb->memo_entry[slot] = d;
+    kb->memo_entry_used[slot] = ++kb->tick;
+    kb->memo_entry_size[slot] = size;
+    kb->memo_entry_bytes += size;
+}
+
 int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
 {
     *out = NULL;
@@ -892,7 +1092,14 @@ int kb_get(kb_t *kb, const char *id, kb_entry_t **out, muse_error_t *err)
     if (!st[0] || !st[1] || !st[2] || !st[3])
         return err ? err->code : MUSE_ECORRUPT;
     int own = kb_read_begin(kb);
-    int rc = load_with(st, kb->path, id, out, err);
+    int rc = MUSE_OK;
+    const kb_entry_t *memo = memo_entry_find(kb, id);
+    if (memo) {
+        if (!(*out = entry_dup(memo)))
+            rc = muse_err(err, MUSE_ENOMEM, "out of memory reading entry %s", id);
+    } else if ((rc = load_with(st, kb->path, id, out, err)) == MUSE_OK) {
+        memo_entry_put(kb, *out);
+    }
     kb_read_end(kb, own);
     return rc;
 }
