@@ -50,6 +50,7 @@ typedef struct passage {
 typedef struct run {
     muse_t *m;
     kb_t *kb;
+    int snap;                /* token of the read snapshot held on kb */
     const char *q;
     muse_ask_options_t opts;
     muse_mode_t ran;
@@ -59,6 +60,7 @@ typedef struct run {
     /* understanding */
     kb_mentions_t men;
     med_series_t rd;
+    int have_men, have_rd;   /* already read (by the scope check) */
     const intent_t *intents[8];
     size_t n_intents;
     int n_medicines;
@@ -218,14 +220,27 @@ static void decompose(run_t *r)
     }
 }
 
+/* Readings in text. Every form the medical parser reads has an ASCII digit
+ * in it (its patterns match numbers with \d, no number words), and each call
+ * maps and unmaps a JIT stack of its own, so text without a digit is not
+ * handed to it: most questions have none. */
+static int parse_readings(const char *text, med_series_t *out, muse_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (strpbrk(text, "0123456789") == NULL)
+        return MUSE_OK;
+    return medical_parse_text(text, out, err);
+}
+
 static int understand(run_t *r, muse_error_t *err)
 {
     step_t *s = step_begin(r, "understand");
-    int rc = kb_find_mentions(r->kb, r->q, &r->men, err);
-    if (rc != MUSE_OK)
+    int rc;
+    if (!r->have_men && (rc = kb_find_mentions(r->kb, r->q, &r->men, err)) != MUSE_OK)
         return rc;
-    if ((rc = medical_parse_text(r->q, &r->rd, err)) != MUSE_OK)
+    if (!r->have_rd && (rc = parse_readings(r->q, &r->rd, err)) != MUSE_OK)
         return rc;
+    r->have_men = r->have_rd = 1;
     for (size_t i = 0; i < r->men.n; i++)
         r->n_medicines += strcmp(r->men.v[i].kind, "medication") == 0;
     r->n_intents = engine_intents(r->q, (int)r->rd.n, r->n_medicines, r->intents, 8);
@@ -533,6 +548,7 @@ static void *agent_main(void *arg)
     muse_error_t err;
     a->rc = muse_kb_acquire(a->r->m, &kb, &err);
     if (a->rc == MUSE_OK) {
+        int snap = kb_snapshot_begin(kb);
         size_t before_ids = 0;
         (void)before_ids;
         for (size_t i = 0; i < a->r->n_subq; i++) {
@@ -556,6 +572,7 @@ static void *agent_main(void *arg)
                 snprintf(a->top_id, sizeof a->top_id, "%s", h.v[0].id);
             kb_hits_free(&h);
         }
+        kb_snapshot_end(kb, snap);
         muse_kb_release(a->r->m, kb);
     }
     a->ms = now_ms() - t0;
@@ -1370,6 +1387,17 @@ static int safety_only_answer(run_t *r, cJSON *root, const safety_result_t *sr)
     return MUSE_OK;
 }
 
+/* A pooled store connection for the run, reading one snapshot until the
+ * answer is composed: one read lock for the whole answer, and the entries
+ * and names read by retrieval, composition and triage are read once. */
+static int acquire_kb(run_t *r, muse_error_t *err)
+{
+    int rc = muse_kb_acquire(r->m, &r->kb, err);
+    if (rc == MUSE_OK)
+        r->snap = kb_snapshot_begin(r->kb);
+    return rc;
+}
+
 int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, cJSON **out,
                   muse_error_t *err)
 {
@@ -1420,14 +1448,15 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
      * that names something the store knows, or gives a reading, is about
      * health however it is phrased ("Is 150/95 high?"). */
     if (sr.verdict == SAFETY_REDIRECT) {
-        if ((rc = muse_kb_acquire(m, &r->kb, err)) != MUSE_OK)
+        if ((rc = acquire_kb(r, err)) != MUSE_OK)
             goto done;
-        kb_mentions_t men = {0};
-        med_series_t rd = {0};
-        int health = (kb_find_mentions(r->kb, question, &men, NULL) == MUSE_OK && men.n > 0) ||
-                     (medical_parse_text(question, &rd, NULL) == MUSE_OK && rd.n > 0);
-        kb_mentions_free(&men);
-        med_series_free(&rd);
+        /* What is read here is what understand() reads: kept for it. */
+        r->have_men = kb_find_mentions(r->kb, question, &r->men, NULL) == MUSE_OK;
+        int health = r->have_men && r->men.n > 0;
+        if (!health) {
+            r->have_rd = parse_readings(question, &r->rd, NULL) == MUSE_OK;
+            health = r->have_rd && r->rd.n > 0;
+        }
         if (health) {
             step_t *ov = step_begin(r, "scope");
             step_end(ov, 1, 0, "redirect overruled: the question names a health topic or reading");
@@ -1459,7 +1488,7 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
         safety_only_answer(r, root, &sr);
         r->confidence = 1;
     } else {
-        if (!r->kb && (rc = muse_kb_acquire(m, &r->kb, err)) != MUSE_OK)
+        if (!r->kb && (rc = acquire_kb(r, err)) != MUSE_OK)
             goto done;
         if ((rc = understand(r, err)) != MUSE_OK)
             goto done;
@@ -1509,8 +1538,12 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
             goto done;
         if (lang)
             cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(root, "answer"), "notice", notice);
-        if (m->openai)
+        if (m->openai) {
+            /* No snapshot held open across a network call. */
+            kb_snapshot_end(r->kb, r->snap);
+            r->snap = 0;
             openai_answer(r, root);
+        }
     }
     cJSON_ReplaceItemInObject(root, "mode", cJSON_CreateString(muse_mode_name(r->ran)));
     step_t *os = step_begin(r, "safety_output");
@@ -1520,8 +1553,10 @@ int engine_answer(muse_t *m, const char *question, const muse_ask_options_t *o, 
     finish_trace(r, root, t0);
 done:
     safety_result_free(&sr);
-    if (r->kb)
+    if (r->kb) {
+        kb_snapshot_end(r->kb, r->snap);
         muse_kb_release(m, r->kb);
+    }
     run_free(r);
     pthread_mutex_destroy(&r->lock);
     free(r);
