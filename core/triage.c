@@ -877,6 +877,12 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->personal = 1;
     facts_t f;
     question_facts(q, &f);
+    /* "temp 38.6" says "a high temperature" (38 C or more, as the NHS
+     * defines it for adults and children). */
+    if (f.temp_c >= 38.0)
+        tw_push(q, "high", 4, 1);
+    if (f.temp_c >= 0)
+        tw_push(q, "temperature", 11, 1);
     /* The answer's own entries first, then what a search of the whole
      * description finds: a description names symptoms, and the entry whose
      * guidance fits ("calf swollen and warm after an operation": deep vein
