@@ -509,7 +509,7 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
             }
         /* "cannot put weight on it" against "can still put weight on it":
          * the clause's own negation is what the question denies. */
-        if (absent && !present && !c->v[k].absent)
+        if ((absent && !present && !c->v[k].absent) || (present && !absent && c->v[k].absent))
             denied = 1;
         else if (present)
             matched += in_list(&common, w) ? 0.5 : c->v[k].len >= 7 ? 1.5 : 1.0;
@@ -631,6 +631,66 @@ static int is_suspect_sentence(const char *low)
     return 0;
 }
 
+/* Where each level cue stands in a sentence: a clause takes the level of
+ * the last cue at or before its end ("get urgent help the same day if A, or
+ * call 999 if B": A urgent, B emergency), or, with none before it, of the
+ * first cue after it ("if you have A, call 999"). */
+#define CUE_MAX 16
+#define CUE_PHRASE 30 /* characters */
+
+typedef struct cue_pos {
+    size_t at;
+    triage_level_t level;
+} cue_pos_t;
+
+static size_t find_cues(const char *low, triage_level_t sentence_level, cue_pos_t *out)
+{
+    size_t n = 0;
+    for (int l = TRIAGE_SELF_CARE; l <= TRIAGE_EMERGENCY + 1; l++) {
+        const cue_list_t *list = l <= TRIAGE_EMERGENCY ? &level_cues[l] : &timing;
+        /* Timing words ("straight away") take the sentence's emergency, or
+         * else ask for help within the day. */
+        triage_level_t lv = l <= TRIAGE_EMERGENCY ? (triage_level_t)l
+                            : sentence_level == TRIAGE_EMERGENCY ? TRIAGE_EMERGENCY
+                                                                 : TRIAGE_URGENT;
+        for (size_t i = 0; i < list->n; i++) {
+            size_t len = strlen(list->v[i]);
+            for (const char *p = strstr(low, list->v[i]); p && n < CUE_MAX; p = strstr(p + 1, list->v[i])) {
+                int start_ok = p == low || !isalnum((unsigned char)p[-1]);
+                int end_ok = !isalnum((unsigned char)p[len]) || !isalnum((unsigned char)list->v[i][len - 1]);
+                if (start_ok && end_ok)
+                    out[n++] = (cue_pos_t){(size_t)(p - low), lv};
+            }
+        }
+    }
+    return n;
+}
+
+static triage_level_t clause_level(const cue_pos_t *cues, size_t n, size_t from, size_t to,
+                                   triage_level_t sentence_level)
+{
+    const cue_pos_t *before = NULL, *after = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (cues[i].at < to) {
+            if (!before || cues[i].at > before->at)
+                before = &cues[i];
+        } else if (!after || cues[i].at < after->at) {
+            after = &cues[i];
+        }
+    }
+    (void)from;
+    const cue_pos_t *pick = before ? before : after;
+    if (!pick)
+        return sentence_level;
+    /* Cues of one phrase ("an urgent medical appointment") read together:
+     * the most urgent of them. */
+    triage_level_t lv = pick->level;
+    for (size_t i = 0; i < n; i++)
+        if (cues[i].at + CUE_PHRASE >= pick->at && cues[i].at <= pick->at + CUE_PHRASE && cues[i].level > lv)
+            lv = cues[i].level;
+    return lv;
+}
+
 static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, const facts_t *f, triage_t *best)
 {
     int overlap = symptom_overlap(e, q);
@@ -680,6 +740,8 @@ static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, cons
                 break;
             }
         int suspect_here = overlap >= suspect_overlap && is_suspect_sentence(low);
+        cue_pos_t cues[CUE_MAX];
+        size_t ncues = find_cues(low, current, cues);
         free(low);
         if (current == TRIAGE_NONE)
             continue;
@@ -692,46 +754,64 @@ static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, cons
         char *copy = strdup(sent[i]);
         char *cl[48];
         size_t nc = copy ? split_clauses(copy, cl, 48) : 0;
-        double sc = 0;
         for (size_t k = 0; k < nc; k++) {
+            size_t from = (size_t)(cl[k] - copy);
+            triage_level_t lv = clause_level(cues, ncues, from, from + strlen(cl[k]), current);
             double v = clause_score(q, f, cl[k], named ? &name : NULL);
-            if (v > sc)
-                sc = v;
+            /* Emergencies are missed less often at the price of some false
+             * alarms: in the guidance of the answer's own entries, one word
+             * of a red flag said in full is enough. */
+            double need = lv == TRIAGE_EMERGENCY && named ? emergency_min_score : min_score;
+            if (v >= need && (v > best->score || (v == best->score && lv > best->level))) {
+                best->level = lv;
+                best->score = v;
+                snprintf(best->entry, sizeof best->entry, "%s", e->id);
+                snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
+            }
         }
         free(copy);
-        /* Emergencies are missed less often at the price of some false
-         * alarms: in the guidance of the answer's own entries, one word of
-         * a red flag said in full is enough. */
-        double need = current == TRIAGE_EMERGENCY && named ? emergency_min_score : min_score;
-        if (sc >= need && (sc > best->score || (sc == best->score && current > best->level))) {
-            best->level = current;
-            best->score = sc;
-            snprintf(best->entry, sizeof best->entry, "%s", e->id);
-            snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
-        }
     }
     free(text);
     kb_words_free(&name);
 }
 
-/* 2: an urgent sign; 1: only a fever word (urgent when the temperature,
- * if stated, is 38 C or more); 0: none. Fever words said to be absent ("no
- * fever") do not count. */
+/* Whether the text shows an urgent sign that no negation just before it
+ * takes back ("not pregnant", "no pus"). */
 static int urgent_cue(const char *low)
 {
-    int fever = 0;
     for (size_t i = 0; i < urgent_signs.n; i++) {
         const char *c = urgent_signs.v[i];
-        if (!has_cue(low, c))
-            continue;
-        if (strcmp(c, "fever") && strcmp(c, "temperature") && strcmp(c, "temp"))
-            return 2;
-        char no[48];
-        snprintf(no, sizeof no, "no %s", c);
-        if (!has_cue(low, no))
-            fever = 1;
+        size_t len = strlen(c);
+        for (const char *p = strstr(low, c); p; p = strstr(p + 1, c)) {
+            if ((p > low && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[len]))
+                continue;
+            /* The two words before the sign. */
+            const char *s = p;
+            int words = 0, negated = 0;
+            while (s > low && words < 2) {
+                const char *e = s;
+                while (e > low && !isalnum((unsigned char)e[-1]))
+                    e--;
+                const char *b = e;
+                while (b > low && (isalnum((unsigned char)b[-1]) || b[-1] == '\''))
+                    b--;
+                if (b == e)
+                    break;
+                char w[24];
+                size_t k = 0;
+                for (const char *x = b; x < e && k + 1 < sizeof w; x++)
+                    if (*x != '\'')
+                        w[k++] = *x;
+                w[k] = '\0';
+                negated |= in_list(&negations, w);
+                words++;
+                s = b;
+            }
+            if (!negated)
+                return 1;
+        }
     }
-    return fever;
+    return 0;
 }
 
 /* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
@@ -797,6 +877,12 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->personal = 1;
     facts_t f;
     question_facts(q, &f);
+    /* "temp 38.6" says "a high temperature" (38 C or more, as the NHS
+     * defines it for adults and children). */
+    if (f.temp_c >= 38.0)
+        tw_push(q, "high", 4, 1);
+    if (f.temp_c >= 0)
+        tw_push(q, "temperature", 11, 1);
     /* The answer's own entries first, then what a search of the whole
      * description finds: a description names symptoms, and the entry whose
      * guidance fits ("calf swollen and warm after an operation": deep vein
@@ -832,8 +918,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         for (size_t i = 0; i < q->n; i++)
             denies |= q->v[i].absent && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
-        int fever_ok = f.temp_c < 0 || f.temp_c >= 38.0;
-        if (urgent_sign == 2 || (urgent_sign == 1 && fever_ok))
+        if (urgent_sign && !out->long_duration)
             out->level = TRIAGE_URGENT;
         else
             out->level = routine_sign || out->long_duration || !self_care ? TRIAGE_ROUTINE : TRIAGE_SELF_CARE;
