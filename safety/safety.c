@@ -113,9 +113,9 @@ static char *expand_sets(const char *pat, const cJSON *sets, int depth)
     return out;
 }
 
-/* Compiles a JSON array (or string) of patterns after set expansion, and
- * registers the expanded patterns with the prefilter behind *gate (when
- * gate is not NULL). */
+/* Compiles a JSON array (or string) of patterns after set expansion. With
+ * pf, JIT compilation is left to the first run and the expanded patterns
+ * are registered with the prefilter behind *gate. */
 static int compile_patterns(const cJSON *arr, const cJSON *sets, const char *where,
                             pcre2_code **out, sf_prefilter_t *pf, int *gate, muse_error_t *err)
 {
@@ -159,7 +159,8 @@ static int compile_patterns(const cJSON *arr, const cJSON *sets, const char *whe
         rc = muse_err(err, MUSE_ECORRUPT, "safety policy: %s: expected patterns", where);
         goto done;
     }
-    if ((rc = sf_compile_list(copy, where, out, err)) || !*out || !gate)
+    rc = pf ? sf_compile_list_lazy(copy, where, out, err) : sf_compile_list(copy, where, out, err);
+    if (rc || !*out || !pf)
         goto done;
     expanded = malloc((size_t)cJSON_GetArraySize(copy) * sizeof *expanded);
     if (!expanded) {
@@ -180,6 +181,30 @@ done:
     free(expanded);
     cJSON_Delete(copy);
     return rc;
+}
+
+/* compile_patterns into an input-rail pattern. */
+static int compile_pattern(const cJSON *arr, const cJSON *sets, const char *where,
+                           sf_pattern_t *out, sf_prefilter_t *pf, muse_error_t *err)
+{
+    atomic_init(&out->jitted, 0);
+    return compile_patterns(arr, sets, where, &out->code, pf, &out->gate, err);
+}
+
+/* See sf_pattern_t: double-checked, so that after the first run a pattern
+ * costs one atomic load. */
+const pcre2_code *sf_pattern_code(const safety_t *s, sf_pattern_t *p)
+{
+    if (p->code && !atomic_load_explicit(&p->jitted, memory_order_acquire)) {
+        pthread_mutex_lock(&s->rails->jit_lock);
+        if (!atomic_load_explicit(&p->jitted, memory_order_relaxed)) {
+            /* JIT is an optimisation only; the interpreter gives the same answers. */
+            (void)pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+            atomic_store_explicit(&p->jitted, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&s->rails->jit_lock);
+    }
+    return p->code;
 }
 
 static const char *json_str(const cJSON *o, const char *key, const char *dflt)
@@ -321,47 +346,46 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         return MUSE_ECORRUPT;
     const cJSON *sets = cJSON_GetObjectItemCaseSensitive(j, "sets");
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(j, "framing");
-    if (sf_prefilter_new(&s->prefilter)) {
+    if (sf_prefilter_new(&s->prefilter) || !(s->rails = calloc(1, sizeof *s->rails))) {
         rc = muse_err(err, MUSE_ENOMEM, "safety: out of memory");
         goto done;
     }
+    if (pthread_mutex_init(&s->rails->jit_lock, NULL)) {
+        free(s->rails);
+        s->rails = NULL;
+        rc = muse_err(err, MUSE_ENOMEM, "safety: cannot create a lock");
+        goto done;
+    }
     sf_prefilter_t *pf = s->prefilter;
+    sf_rails_t *rl = s->rails;
     struct {
         const char *key;
-        pcre2_code **dst;
-        int *gate;
+        sf_pattern_t *dst;
     } framing[] = {
-        {"negation_cues", &s->neg_cue, &s->gate.neg_cue},
-        {"pseudo_negations", &s->pseudo_neg, &s->gate.pseudo_neg},
-        {"clause_breaks", &s->clause_break, &s->gate.clause_break},
-        {"past", &s->past, &s->gate.past},
-        {"present", &s->present, &s->gate.present},
-        {"generic_question", &s->generic_q, &s->gate.generic_q},
-        {"hypothetical", &s->hypo_generic, &s->gate.hypo_generic},
-        {"personal", &s->personal, &s->gate.personal},
-        {"informational", &s->info_frame, &s->gate.info_frame},
+        {"negation_cues", &rl->neg_cue},     {"pseudo_negations", &rl->pseudo_neg},
+        {"clause_breaks", &rl->clause_break}, {"past", &rl->past},
+        {"present", &rl->present},           {"generic_question", &rl->generic_q},
+        {"hypothetical", &rl->hypo_generic}, {"personal", &rl->personal},
+        {"informational", &rl->info_frame},
     };
     for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
         char where[80];
         snprintf(where, sizeof where, "rules.json: framing.%s", framing[i].key);
-        rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(fr, framing[i].key), sets, where,
-                              framing[i].dst, pf, framing[i].gate, err);
+        rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(fr, framing[i].key), sets, where,
+                             framing[i].dst, pf, err);
         if (rc)
             goto done;
     }
     const cJSON *win = cJSON_GetObjectItemCaseSensitive(fr, "negation_window_words");
     s->negation_window = cJSON_IsNumber(win) ? win->valueint : 5;
-    if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "health_terms"), sets,
-                               "rules.json: health_terms", &s->health, pf, &s->gate.health,
-                               err)) ||
+    if ((rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(j, "health_terms"), sets,
+                              "rules.json: health_terms", &rl->health, pf, err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "greetings"), sets,
                                "rules.json: greetings", &s->greeting, NULL, NULL, err)) ||
-        (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "injection"), sets,
-                               "rules.json: injection", &s->injection, pf, &s->gate.injection,
-                               err)) ||
-        (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "classifier_gate"), sets,
-                               "rules.json: classifier_gate", &s->model_gate, pf,
-                               &s->gate.model_gate, err)))
+        (rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(j, "injection"), sets,
+                              "rules.json: injection", &rl->injection, pf, err)) ||
+        (rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(j, "classifier_gate"), sets,
+                              "rules.json: classifier_gate", &rl->model_gate, pf, err)))
         goto done;
 
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
@@ -395,20 +419,20 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
         rule->strict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "strict"));
         char where[128];
         snprintf(where, sizeof where, "rules.json: rule \"%s\".patterns", id);
-        if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "patterns"), sets, where,
-                                   &rule->match, pf, &rule->match_gate, err)))
+        if ((rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(r, "patterns"), sets, where,
+                                  &rule->match, pf, err)))
             goto done;
-        if (!rule->match) {
+        if (!rule->match.code) {
             rc = muse_err(err, MUSE_ECORRUPT, "safety policy: %s: no patterns", where);
             goto done;
         }
         snprintf(where, sizeof where, "rules.json: rule \"%s\".requires", id);
-        if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "requires"), sets, where,
-                                   &rule->requires, pf, &rule->requires_gate, err)))
+        if ((rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(r, "requires"), sets, where,
+                                  &rule->requires, pf, err)))
             goto done;
         snprintf(where, sizeof where, "rules.json: rule \"%s\".unless", id);
-        if ((rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(r, "unless"), sets, where,
-                                   &rule->unless, pf, &rule->unless_gate, err)))
+        if ((rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(r, "unless"), sets, where,
+                                  &rule->unless, pf, err)))
             goto done;
         s->n_rules++;
     }
@@ -444,18 +468,27 @@ void safety_close(safety_t *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->n_rules; i++) {
-        pcre2_code_free(s->rules[i].match);
-        pcre2_code_free(s->rules[i].requires);
-        pcre2_code_free(s->rules[i].unless);
+        pcre2_code_free(s->rules[i].match.code);
+        pcre2_code_free(s->rules[i].requires.code);
+        pcre2_code_free(s->rules[i].unless.code);
     }
     free(s->rules);
     sf_prefilter_free(s->prefilter);
-    pcre2_code *codes[] = {s->neg_cue,   s->pseudo_neg,   s->clause_break, s->past,
-                           s->present,   s->generic_q,    s->hypo_generic, s->personal,
-                           s->info_frame, s->daily,         s->health,       s->greeting,
-                           s->injection, s->jailbreak,    s->person_title, s->person_context,
-                           s->person_after, s->name_token, s->eponym, s->surname_suffix, s->person_org,      s->contradict,
-                           s->dose_amount, s->model_gate};
+    if (s->rails) {
+        sf_rails_t *rl = s->rails;
+        sf_pattern_t *rails[] = {&rl->neg_cue,      &rl->pseudo_neg, &rl->clause_break,
+                                 &rl->past,         &rl->present,    &rl->generic_q,
+                                 &rl->hypo_generic, &rl->personal,   &rl->info_frame,
+                                 &rl->health,       &rl->injection,  &rl->model_gate};
+        for (size_t i = 0; i < sizeof rails / sizeof rails[0]; i++)
+            pcre2_code_free(rails[i]->code);
+        pthread_mutex_destroy(&rl->jit_lock);
+        free(rl);
+    }
+    pcre2_code *codes[] = {s->daily,          s->greeting,    s->jailbreak,
+                           s->person_title,   s->person_context, s->person_after,
+                           s->name_token,     s->eponym,      s->surname_suffix,
+                           s->person_org,     s->contradict,  s->dose_amount};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         pcre2_code_free(codes[i]);
     for (size_t i = 0; i < s->n_recognizers; i++) {
@@ -624,26 +657,26 @@ typedef struct frame_ctx {
 
 /* sf_find behind the pattern's prefilter gate: a closed gate means the text
  * lacks every literal a match needs, so the answer is no without a scan. */
-static int find_gated(const frame_ctx_t *c, const pcre2_code *code, int gate, size_t to,
-                      size_t from, size_t *ms, size_t *me)
+static int find_gated(const frame_ctx_t *c, sf_pattern_t *p, size_t to, size_t from,
+                      size_t *ms, size_t *me)
 {
-    return sf_gate_open(c->s->prefilter, c->seen, gate) &&
-           sf_find(code, c->t, to, from, c->md, ms, me);
+    return p->code && sf_gate_open(c->s->prefilter, c->seen, p->gate) &&
+           sf_find(sf_pattern_code(c->s, p), c->t, to, from, c->md, ms, me);
 }
 
 /* An anchored match at pos, behind the pattern's gate. */
-static int anchored_at(const frame_ctx_t *c, const pcre2_code *code, int gate, size_t pos)
+static int anchored_at(const frame_ctx_t *c, sf_pattern_t *p, size_t pos)
 {
-    return code && sf_gate_open(c->s->prefilter, c->seen, gate) &&
-           pcre2_match(code, (PCRE2_SPTR)c->t, c->len, pos, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED,
-                       c->md, NULL) >= 0;
+    return p->code && sf_gate_open(c->s->prefilter, c->seen, p->gate) &&
+           pcre2_match(sf_pattern_code(c->s, p), (PCRE2_SPTR)c->t, c->len, pos,
+                       PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, c->md, NULL) >= 0;
 }
 
-static int ctx_flag(frame_ctx_t *c, int *flag, const pcre2_code *code, int gate)
+static int ctx_flag(frame_ctx_t *c, int *flag, sf_pattern_t *p)
 {
     size_t a, b;
     if (*flag < 0)
-        *flag = find_gated(c, code, gate, c->len, 0, &a, &b);
+        *flag = find_gated(c, p, c->len, 0, &a, &b);
     return *flag;
 }
 
@@ -652,21 +685,22 @@ static int ctx_flag(frame_ctx_t *c, int *flag, const pcre2_code *code, int gate)
 static int is_negated(frame_ctx_t *c, size_t ms)
 {
     const safety_t *s = c->s;
+    sf_rails_t *rl = s->rails;
     const char *t = c->t;
-    if (!s->neg_cue)
+    if (!rl->neg_cue.code)
         return 0;
     size_t from = sentence_start(t, c->len, ms), a, b;
     /* A clause break ("but", "although") resets the scope. */
     size_t pos = from;
-    while (find_gated(c, s->clause_break, s->gate.clause_break, ms, pos, &a, &b)) {
+    while (find_gated(c, &rl->clause_break, ms, pos, &a, &b)) {
         from = b;
         pos = b > a ? b : a + 1;
     }
     size_t cue_e = 0;
     int found = 0;
     pos = from;
-    while (find_gated(c, s->neg_cue, s->gate.neg_cue, ms, pos, &a, &b)) {
-        int pseudo = anchored_at(c, s->pseudo_neg, s->gate.pseudo_neg, a);
+    while (find_gated(c, &rl->neg_cue, ms, pos, &a, &b)) {
+        int pseudo = anchored_at(c, &rl->pseudo_neg, a);
         if (!pseudo) {
             cue_e = b;
             found = 1;
@@ -682,26 +716,26 @@ static int is_negated(frame_ctx_t *c, size_t ms)
  * happening now to a real person. */
 static int framed_as_event(frame_ctx_t *c, size_t ms, size_t me)
 {
-    const safety_t *s = c->s;
+    sf_rails_t *rl = c->s->rails;
     const char *t = c->t;
     size_t len = c->len, a, b;
     if (is_negated(c, ms))
         return 0;
     size_t ss = sentence_start(t, len, ms), se = sentence_end(t, len, me);
-    int present_here = find_gated(c, s->present, s->gate.present, se, ss, &a, &b);
-    if (!present_here && find_gated(c, s->past, s->gate.past, se, ss, &a, &b))
+    int present_here = find_gated(c, &rl->present, se, ss, &a, &b);
+    if (!present_here && find_gated(c, &rl->past, se, ss, &a, &b))
         return 0;
-    int present_any = present_here || ctx_flag(c, &c->present_any, s->present, s->gate.present);
-    if (!present_any && find_gated(c, s->hypo_generic, s->gate.hypo_generic, se, ss, &a, &b))
+    int present_any = present_here || ctx_flag(c, &c->present_any, &rl->present);
+    if (!present_any && find_gated(c, &rl->hypo_generic, se, ss, &a, &b))
         return 0;
-    if (!present_any && !ctx_flag(c, &c->personal, s->personal, s->gate.personal)) {
-        if (find_gated(c, s->info_frame, s->gate.info_frame, se, ss, &a, &b))
+    if (!present_any && !ctx_flag(c, &c->personal, &rl->personal)) {
+        if (find_gated(c, &rl->info_frame, se, ss, &a, &b))
             return 0;
         /* "Is sudden numbness a sign of stroke?": a question with nobody in it. */
         size_t q = ss;
         while (q < se && (t[q] == ' ' || t[q] == '\t' || t[q] == '"' || t[q] == '\r'))
             q++;
-        if (anchored_at(c, s->generic_q, s->gate.generic_q, q))
+        if (anchored_at(c, &rl->generic_q, q))
             return 0;
     }
     return 1;
@@ -709,11 +743,10 @@ static int framed_as_event(frame_ctx_t *c, size_t ms, size_t me)
 
 /* Finds the first well-framed match of code in the text; strict skips
  * framing. */
-static int find_event(frame_ctx_t *c, const pcre2_code *code, int gate, int strict, size_t *ms,
-                      size_t *me)
+static int find_event(frame_ctx_t *c, sf_pattern_t *p, int strict, size_t *ms, size_t *me)
 {
     size_t from = 0, a, b;
-    while (from <= c->len && find_gated(c, code, gate, c->len, from, &a, &b)) {
+    while (from <= c->len && find_gated(c, p, c->len, from, &a, &b)) {
         if (strict || framed_as_event(c, a, b)) {
             *ms = a;
             *me = b;
@@ -914,7 +947,8 @@ int safety_neutralize(const safety_t *s, const char *text, char **out, size_t *f
         rc = muse_err(err, MUSE_ENOMEM, "safety: out of memory");
         goto done;
     }
-    while (pos <= len && sf_find(s->injection, text, len, pos, md, &a, &b)) {
+    const pcre2_code *injection = sf_pattern_code(s, &s->rails->injection);
+    while (pos <= len && sf_find(injection, text, len, pos, md, &a, &b)) {
         if (b == a) {
             pos = a + 1;
             continue;
@@ -984,15 +1018,15 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     sf_prefilter_scan(s->prefilter, n.text, n.len, &seen);
     frame_ctx_t fc = {s, n.text, n.len, md, &seen, -1, -1};
 
+    sf_rails_t *rl = s->rails;
     for (size_t i = 0; i < s->n_rules; i++) {
-        const sf_rule_t *r = &s->rules[i];
+        sf_rule_t *r = &s->rules[i];
         size_t ms, me;
-        if (!find_event(&fc, r->match, r->match_gate, r->strict, &ms, &me))
+        if (!find_event(&fc, &r->match, r->strict, &ms, &me))
             continue;
-        if (r->requires &&
-            !find_event(&fc, r->requires, r->requires_gate, r->strict, &a, &b))
+        if (r->requires.code && !find_event(&fc, &r->requires, r->strict, &a, &b))
             continue;
-        if (r->unless && find_gated(&fc, r->unless, r->unless_gate, n.len, 0, &a, &b))
+        if (find_gated(&fc, &r->unless, n.len, 0, &a, &b))
             continue;
         if ((rc = push_match(out, r->id, norm_orig(&n, ms), norm_orig(&n, me))) ||
             (rc = push_category(out, r->category)))
@@ -1007,7 +1041,7 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
     /* A learned score backs the harmful-request rules up; it never
      * overrides an emergency and never fires on its own below threshold. */
     if (out->verdict == SAFETY_ALLOW && s->model &&
-        (!s->model_gate || find_gated(&fc, s->model_gate, s->gate.model_gate, n.len, 0, &a, &b))) {
+        (!rl->model_gate.code || find_gated(&fc, &rl->model_gate, n.len, 0, &a, &b))) {
         double p = sf_model_score(s, n.text, n.len);
         if (p >= 0.5) {
             out->verdict = SAFETY_REFUSE;
@@ -1017,15 +1051,15 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
         }
     }
 
-    if (s->injection && find_gated(&fc, s->injection, s->gate.injection, n.len, 0, &a, &b)) {
+    if (find_gated(&fc, &rl->injection, n.len, 0, &a, &b)) {
         out->injection = 1;
         if ((rc = push_match(out, "injection", norm_orig(&n, a), norm_orig(&n, b))) ||
             (rc = push_category(out, "prompt_injection")))
             goto nomem;
     }
 
-    if (out->verdict == SAFETY_ALLOW && s->health &&
-        !find_gated(&fc, s->health, s->gate.health, n.len, 0, &a, &b) &&
+    if (out->verdict == SAFETY_ALLOW && rl->health.code &&
+        !find_gated(&fc, &rl->health, n.len, 0, &a, &b) &&
         !has_unknown_word(s, n.text, n.len)) {
         out->verdict = SAFETY_REDIRECT;
         if ((rc = push_category(out, "out_of_scope")))

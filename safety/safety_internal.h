@@ -2,15 +2,19 @@
  * redactor, the output rails and the evaluator share. Nothing here is part of
  * safety.h; other modules go through that header only.
  *
- * Design: every pattern in the policy is compiled (and JIT-compiled) once in
- * safety_open() and never written again, so a safety_t can be read by any
- * number of threads. Each call brings its own pcre2_match_data. */
+ * Design: every pattern in the policy is compiled once in safety_open() and
+ * never written again, so a safety_t can be read by any number of threads.
+ * The one exception is JIT compilation of the input rails' patterns
+ * (sf_pattern_t), done the first time a pattern runs, under a lock, before
+ * any thread runs it. Each call brings its own pcre2_match_data. */
 #ifndef MUSE_SAFETY_INTERNAL_H
 #define MUSE_SAFETY_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +44,26 @@ typedef struct sf_seen {
     uint64_t met[SF_MAX_CLAUSES / 64];
 } sf_seen_t;
 
+/* A pattern of the input rails (rules.json) with what running it takes:
+ * its prefilter gate, and whether it is JIT-compiled yet. JIT-compiling all
+ * of them was nine tenths of safety_open, and behind the prefilter most of
+ * them run on few texts, so each is JIT-compiled when it first runs
+ * (sf_pattern_code). Lives in heap memory the policy owns, so a const
+ * safety_t still reaches it. */
+typedef struct sf_pattern {
+    pcre2_code *code;      /* NULL: the policy has none */
+    int gate;              /* SF_GATE_ALWAYS: no prefilter */
+    atomic_int jitted;     /* 1 once JIT compilation was tried */
+} sf_pattern_t;
+
+/* The input rails' text-wide patterns, and the lock JIT compilation of any
+ * sf_pattern_t takes. */
+typedef struct sf_rails {
+    sf_pattern_t neg_cue, pseudo_neg, clause_break, past, present, generic_q, hypo_generic,
+        personal, info_frame, health, injection, model_gate;
+    pthread_mutex_t jit_lock;
+} sf_rails_t;
+
 /* One rule of rules.json: a verdict, a category and the patterns that fire
  * it, with the optional co-occurrence (`requires`) and veto (`unless`) sets.
  * `strict` rules skip the framing checks (negation, past, generic question):
@@ -50,10 +74,9 @@ typedef struct sf_rule {
     char message[64];      /* key into messages.json */
     safety_verdict_t verdict;
     int strict;
-    pcre2_code *match;
-    pcre2_code *requires;  /* NULL: nothing else needed */
-    pcre2_code *unless;    /* NULL: no veto */
-    int match_gate, requires_gate, unless_gate;
+    sf_pattern_t match;
+    sf_pattern_t requires; /* code NULL: nothing else needed */
+    sf_pattern_t unless;   /* code NULL: no veto */
 } sf_rule_t;
 
 /* A PHI recogniser from phi.json. */
@@ -96,18 +119,12 @@ struct safety {
     /* input rails */
     sf_rule_t *rules;
     size_t n_rules;
-    pcre2_code *neg_cue, *pseudo_neg, *clause_break, *past, *present, *generic_q,
-        *hypo_generic, *personal, *info_frame;
+    sf_rails_t *rails;     /* framing, health terms, injection, classifier gate */
     int negation_window;
-    pcre2_code *health, *greeting;
-    pcre2_code *injection;
+    pcre2_code *greeting;
     pcre2_code *jailbreak;
     pcre2_code *daily;     /* "per day" and kin, for the dose check */
     sf_prefilter_t *prefilter;
-    struct {               /* prefilter gates of the patterns above */
-        int neg_cue, pseudo_neg, clause_break, past, present, generic_q, hypo_generic,
-            personal, info_frame, health, injection, model_gate;
-    } gate;
     cJSON *messages;       /* key -> message with the locale's numbers filled in */
     cJSON *locale_info;    /* the locale's entry of locales.json */
     /* PHI */
@@ -125,9 +142,8 @@ struct safety {
     size_t n_doses;
     char *disclaimer;
     /* learned classifier (classifier.json), may be absent; it only scores
-     * text the gate (rules.json classifier_gate) calls a request */
+     * text rails->model_gate (rules.json classifier_gate) calls a request */
     struct sf_model *model;
-    pcre2_code *model_gate;
 };
 
 /* Validates input for every entry point: non-NULL, non-empty, at most
@@ -141,6 +157,13 @@ pcre2_code *sf_compile(const char *pattern, const char *where, muse_error_t *err
 /* Joins a JSON array of pattern strings into one alternation and compiles it.
  * An absent or empty array gives *out = NULL and MUSE_OK. */
 int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_error_t *err);
+/* The same without JIT compilation, for an sf_pattern_t. */
+int sf_compile_list_lazy(const cJSON *arr, const char *where, pcre2_code **out,
+                         muse_error_t *err);
+
+/* p's code, JIT-compiled first if this is its first run; NULL when the
+ * policy has no such pattern. Safe from any number of threads. */
+const pcre2_code *sf_pattern_code(const safety_t *s, sf_pattern_t *p);
 
 /* Finds the first match of code in text[from, to). Returns 1 and sets
  * the span in ms and me, or 0. md must come from pcre2_match_data_create(>= 10 pairs). */

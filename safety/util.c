@@ -76,7 +76,7 @@ int sf_validate(const char *text, size_t len, muse_error_t *err)
     return MUSE_OK;
 }
 
-pcre2_code *sf_compile(const char *pattern, const char *where, muse_error_t *err)
+static pcre2_code *compile(const char *pattern, const char *where, int jit, muse_error_t *err)
 {
     int ec;
     PCRE2_SIZE eo;
@@ -90,17 +90,24 @@ pcre2_code *sf_compile(const char *pattern, const char *where, muse_error_t *err
         return NULL;
     }
     /* JIT is an optimisation only; the interpreter gives the same answers. */
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    if (jit)
+        (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     return code;
 }
 
-int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_error_t *err)
+pcre2_code *sf_compile(const char *pattern, const char *where, muse_error_t *err)
+{
+    return compile(pattern, where, 1, err);
+}
+
+static int compile_list(const cJSON *arr, const char *where, int jit, pcre2_code **out,
+                        muse_error_t *err)
 {
     *out = NULL;
     if (!arr)
         return MUSE_OK;
     if (cJSON_IsString(arr)) {
-        *out = sf_compile(arr->valuestring, where, err);
+        *out = compile(arr->valuestring, where, jit, err);
         return *out ? MUSE_OK : MUSE_ECORRUPT;
     }
     if (!cJSON_IsArray(arr))
@@ -136,7 +143,7 @@ int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_
         *w++ = ')';
     }
     *w = '\0';
-    *out = sf_compile(joined, where, err);
+    *out = compile(joined, where, jit, err);
     if (!*out) {
         /* Name the offending item, not an offset in the joined text. */
         int k = 0;
@@ -144,7 +151,7 @@ int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_
         {
             char where2[160];
             snprintf(where2, sizeof where2, "%s[%d]", where, k++);
-            pcre2_code *c = sf_compile(it->valuestring, where2, err);
+            pcre2_code *c = compile(it->valuestring, where2, 0, err);
             if (!c)
                 break;
             pcre2_code_free(c);
@@ -154,6 +161,17 @@ int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_
     }
     free(joined);
     return MUSE_OK;
+}
+
+int sf_compile_list(const cJSON *arr, const char *where, pcre2_code **out, muse_error_t *err)
+{
+    return compile_list(arr, where, 1, out, err);
+}
+
+int sf_compile_list_lazy(const cJSON *arr, const char *where, pcre2_code **out,
+                         muse_error_t *err)
+{
+    return compile_list(arr, where, 0, out, err);
 }
 
 int sf_find(const pcre2_code *code, const char *text, size_t to, size_t from,

@@ -3,6 +3,7 @@
  * input rejected with a message, the result JSON and the locale's numbers.
  * Expected numbers: US 911 and 988 (FCC; 988 Lifeline), UK 999, NHS 111 and
  * Samaritans 116 123, EU 112 (Council Decision 91/396/EEC). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,40 +288,33 @@ static void test_prefilter_literals(void **state)
     expect_literals("\\x{0}chest", "");
 }
 
-/* Every pattern behind a gate, with a name for messages. */
+/* Every pattern of the input rails, with a name for messages. */
 typedef struct gated {
     const char *name;
-    const pcre2_code *code;
-    int gate;
+    sf_pattern_t *p;
 } gated_t;
 
 static size_t list_gated(const safety_t *s, gated_t *out, size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->n_rules && n + 3 <= cap; i++) {
-        const sf_rule_t *r = &s->rules[i];
-        out[n++] = (gated_t){r->id, r->match, r->match_gate};
-        if (r->requires)
-            out[n++] = (gated_t){r->id, r->requires, r->requires_gate};
-        if (r->unless)
-            out[n++] = (gated_t){r->id, r->unless, r->unless_gate};
+        sf_rule_t *r = &s->rules[i];
+        sf_pattern_t *p[] = {&r->match, &r->requires, &r->unless};
+        for (size_t k = 0; k < 3; k++)
+            if (p[k]->code)
+                out[n++] = (gated_t){r->id, p[k]};
     }
+    sf_rails_t *rl = s->rails;
     const gated_t rest[] = {
-        {"negation_cues", s->neg_cue, s->gate.neg_cue},
-        {"pseudo_negations", s->pseudo_neg, s->gate.pseudo_neg},
-        {"clause_breaks", s->clause_break, s->gate.clause_break},
-        {"past", s->past, s->gate.past},
-        {"present", s->present, s->gate.present},
-        {"generic_question", s->generic_q, s->gate.generic_q},
-        {"hypothetical", s->hypo_generic, s->gate.hypo_generic},
-        {"personal", s->personal, s->gate.personal},
-        {"informational", s->info_frame, s->gate.info_frame},
-        {"health_terms", s->health, s->gate.health},
-        {"injection", s->injection, s->gate.injection},
-        {"classifier_gate", s->model_gate, s->gate.model_gate},
+        {"negation_cues", &rl->neg_cue},       {"pseudo_negations", &rl->pseudo_neg},
+        {"clause_breaks", &rl->clause_break},  {"past", &rl->past},
+        {"present", &rl->present},             {"generic_question", &rl->generic_q},
+        {"hypothetical", &rl->hypo_generic},   {"personal", &rl->personal},
+        {"informational", &rl->info_frame},    {"health_terms", &rl->health},
+        {"injection", &rl->injection},         {"classifier_gate", &rl->model_gate},
     };
     for (size_t i = 0; i < sizeof rest / sizeof rest[0] && n < cap; i++)
-        if (rest[i].code)
+        if (rest[i].p->code)
             out[n++] = rest[i];
     return n;
 }
@@ -377,10 +371,10 @@ static void test_prefilter_sound(void **state)
             sf_seen_t seen;
             sf_prefilter_scan(g_us->prefilter, t, len, &seen);
             for (size_t i = 0; i < ng; i++) {
-                if (!sf_find(g[i].code, t, len, 0, md, &a, &b))
+                if (!sf_find(sf_pattern_code(g_us, g[i].p), t, len, 0, md, &a, &b))
                     continue;
                 matches++;
-                if (!sf_gate_open(g_us->prefilter, &seen, g[i].gate))
+                if (!sf_gate_open(g_us->prefilter, &seen, g[i].p->gate))
                     fail_msg("prefilter closed %s on a text it matches: \"%s\"", g[i].name, t);
             }
             texts++;
@@ -400,10 +394,86 @@ static void test_prefilter_covers_rules(void **state)
 {
     (void)state;
     for (size_t i = 0; i < g_us->n_rules; i++)
-        if (g_us->rules[i].match_gate == SF_GATE_ALWAYS)
+        if (g_us->rules[i].match.gate == SF_GATE_ALWAYS)
             fail_msg("rule \"%s\": no literals for the prefilter (docs/safety.md, Prefilter)",
                      g_us->rules[i].id);
-    assert_true(g_us->gate.health != SF_GATE_ALWAYS);
+    assert_true(g_us->rails->health.gate != SF_GATE_ALWAYS);
+}
+
+/* Patterns are JIT-compiled on first use (sf_pattern_code). Threads that
+ * share a fresh policy and race to first use must get the answers one
+ * thread gets. */
+#define RACE_THREADS 4
+#define RACE_TEXTS 200
+
+typedef struct race {
+    const safety_t *s;
+    const char *const *texts;
+    size_t n;
+    int verdict[RACE_TEXTS];
+    size_t matches[RACE_TEXTS];
+    int failed;
+} race_t;
+
+static void *race_run(void *arg)
+{
+    race_t *r = arg;
+    for (size_t i = 0; i < r->n; i++) {
+        safety_result_t res;
+        muse_error_t err = {0};
+        if (safety_check_input(r->s, r->texts[i], &res, &err) != MUSE_OK) {
+            r->failed = 1;
+            continue;
+        }
+        r->verdict[i] = (int)res.verdict;
+        r->matches[i] = res.n_matches;
+        safety_result_free(&res);
+    }
+    return NULL;
+}
+
+static void test_first_use_threads(void **state)
+{
+    (void)state;
+    const char *root = getenv("MUSE_SOURCE_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/safety/data/labelled.tsv", root ? root : ".");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char lines[RACE_TEXTS][1024];
+    static const char *texts[RACE_TEXTS];
+    size_t n = 0;
+    while (n < RACE_TEXTS && fgets(lines[n], sizeof lines[n], f)) {
+        char *tab = strchr(lines[n], '\t');
+        if (lines[n][0] == '#' || !tab)
+            continue;
+        tab[strcspn(tab, "\r\n")] = '\0';
+        texts[n] = tab + 1;
+        n++;
+    }
+    fclose(f);
+    assert_true(n == RACE_TEXTS);
+    race_t want = {g_us, texts, n, {0}, {0}, 0};
+    race_run(&want);
+    safety_t *fresh = NULL;
+    muse_error_t err = {0};
+    assert_int_equal(safety_open(NULL, &fresh, &err), MUSE_OK);
+    static race_t got[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int k = 0; k < RACE_THREADS; k++) {
+        got[k] = (race_t){fresh, texts, n, {0}, {0}, 0};
+        assert_int_equal(pthread_create(&th[k], NULL, race_run, &got[k]), 0);
+    }
+    for (int k = 0; k < RACE_THREADS; k++)
+        pthread_join(th[k], NULL);
+    for (int k = 0; k < RACE_THREADS; k++) {
+        assert_false(got[k].failed);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(got[k].verdict[i], want.verdict[i]);
+            assert_int_equal(got[k].matches[i], want.matches[i]);
+        }
+    }
+    safety_close(fresh);
 }
 
 int main(void)
@@ -415,7 +485,7 @@ int main(void)
         cmocka_unit_test(test_locales), cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_injection), cmocka_unit_test(test_own_set),
         cmocka_unit_test(test_prefilter_literals), cmocka_unit_test(test_prefilter_sound),
-        cmocka_unit_test(test_prefilter_covers_rules),
+        cmocka_unit_test(test_prefilter_covers_rules), cmocka_unit_test(test_first_use_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
