@@ -26,7 +26,8 @@ static const char USAGE[] =
     "                      one). Beyond loopback, the config file must hold bearer tokens.\n"
     "  --config FILE       JSON settings: listen, tokens, cors_origins, body_limit,\n"
     "                      rate_limit, threads, connection_limit, per_ip_connections,\n"
-    "                      timeout, request_timeout, shutdown_grace, access_log\n"
+    "                      timeout, request_timeout, shutdown_grace, access_log,\n"
+    "                      answer_cache, answer_cache_max_age\n"
     "  --threads N         worker threads (default: one per CPU)\n"
     "  --no-access-log     do not log one line per request on stderr\n"
     "\n"
@@ -114,9 +115,15 @@ int cli_serve(int argc, char **argv, cli_ctx_t *ctx)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         goto done;
     }
-    fprintf(stderr, "muse serve: knowledge store %s; %s; %zu CORS origin%s; body limit %zu bytes\n",
+    char cache[96];
+    if (cfg.answer_cache)
+        snprintf(cache, sizeof cache, "answer cache %u answers for %u s (in memory)", cfg.answer_cache,
+                 cfg.answer_cache_max_age);
+    else
+        snprintf(cache, sizeof cache, "answer cache off");
+    fprintf(stderr, "muse serve: knowledge store %s; %s; %zu CORS origin%s; body limit %zu bytes; %s\n",
             muse_kb_path(m), cfg.n_tokens ? "bearer tokens required" : "no auth (loopback only)",
-            cfg.n_cors_origins, cfg.n_cors_origins == 1 ? "" : "s", cfg.body_limit);
+            cfg.n_cors_origins, cfg.n_cors_origins == 1 ? "" : "s", cfg.body_limit, cache);
     printf("listening on %s\n", server_url(srv));
     fflush(stdout);
 

@@ -16,7 +16,13 @@
  *
  * The access log names the method, the path (never the query string, which
  * may hold a search), the status, the time and the size: never a body,
- * never a question, never a client address. */
+ * never a question, never a client address.
+ *
+ * Answers to /v1/ask are kept in a bounded in-memory cache (LRU, with a
+ * maximum age): many people ask the same common questions, and an answer is
+ * a pure function of the request's fields, the server's settings and the
+ * store's content. Only memory holds it; see "the answer cache" below for
+ * what is never kept. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -192,6 +198,7 @@ typedef struct metrics {
     atomic_ullong sum_us[R_COUNT];
     atomic_ulong verdicts[2][N_VERDICTS];         /* [0] /v1/ask, [1] /v1/safety/check */
     atomic_ulong body_bytes;
+    atomic_ulong cache_hits, cache_misses, cache_evictions;
 } metrics_t;
 
 static size_t status_slot(int status)
@@ -347,6 +354,291 @@ static void rl_free(ratelimit_t *rl)
     }
 }
 
+/* ---- the answer cache ----
+ * The key is every request field that changes an answer, as parsed (so the
+ * body's spacing, field order, escapes, "mode": "auto" versus no mode and
+ * "charts": false versus no options all meet): mode, charts, the question's
+ * exact text, and the server's locale, reviewed-only setting and backend.
+ * The question is not case-folded or respaced: both change answers (the
+ * PHI screen reads capitals; "a  and b" is not split like "a and b"; the
+ * answer echoes the question). The store's version is the identity of its
+ * file and of its write-ahead log (device, inode, size, modification time),
+ * read on every lookup: when either changes the cache is emptied, and an
+ * answer computed under the old one is not kept.
+ *
+ * Never kept: errors; emergency and crisis answers (they are cheap, as
+ * nothing but the safety screen runs, and they are the messages whose text
+ * is most sensitive and that must never be served from a stale state);
+ * answers whose question held personal identifiers (the safety screen
+ * counted redactions); questions over AC_MAX_QUESTION bytes and answers over
+ * AC_MAX_BODY bytes (pasted readings, which do not repeat); anything while a
+ * remote backend is configured, whose answers are not deterministic.
+ *
+ * Memory: at most `answer_cache` entries, each at most AC_MAX_QUESTION +
+ * AC_MAX_BODY bytes plus ~200 bytes of bookkeeping. One mutex guards it: a
+ * lookup or an insert is a hash probe and a copy of a few KiB, far shorter
+ * than an answer. */
+
+#define AC_MAX_QUESTION 1024
+#define AC_MAX_BODY (64 * 1024)
+
+typedef struct ac_entry {
+    struct ac_entry *prev, *next;   /* recency list, most recent first */
+    struct ac_entry *chain;         /* hash bucket */
+    uint64_t hash;
+    char *key;
+    size_t key_len;
+    char *body;                     /* the response body as sent */
+    size_t len;
+    int verdict;                    /* slot in the verdict counters, or -1 */
+    double created;
+} ac_entry_t;
+
+typedef struct ac_store_id {
+    dev_t dev[2];
+    ino_t ino[2];
+    off_t size[2];
+    struct timespec mtime[2];
+} ac_store_id_t;
+
+typedef struct answer_cache {
+    pthread_mutex_t lock;
+    size_t cap;                     /* entries; 0: off */
+    double max_age;                 /* seconds */
+    ac_entry_t **buckets;
+    size_t n_buckets;               /* a power of two, at least 2 x cap */
+    ac_entry_t *head, *tail;
+    size_t n, bytes;
+    ac_store_id_t store;            /* what the entries were computed from */
+    char *path, *wal;               /* the store's file and its WAL */
+    char prefix[192];               /* settings part of every key */
+} answer_cache_t;
+
+static uint64_t ac_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void ac_store_id(const answer_cache_t *ac, ac_store_id_t *id)
+{
+    memset(id, 0, sizeof *id);
+    const char *paths[2] = {ac->path, ac->wal};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (paths[i] && stat(paths[i], &st) == 0) {
+            id->dev[i] = st.st_dev;
+            id->ino[i] = st.st_ino;
+            id->size[i] = st.st_size;
+            id->mtime[i] = st.st_mtim;
+        }
+    }
+}
+
+static int ac_store_same(const ac_store_id_t *a, const ac_store_id_t *b)
+{
+    for (int i = 0; i < 2; i++)
+        if (a->dev[i] != b->dev[i] || a->ino[i] != b->ino[i] || a->size[i] != b->size[i] ||
+            a->mtime[i].tv_sec != b->mtime[i].tv_sec || a->mtime[i].tv_nsec != b->mtime[i].tv_nsec)
+            return 0;
+    return 1;
+}
+
+static void ac_unlink(answer_cache_t *ac, ac_entry_t *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        ac->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        ac->tail = e->prev;
+    ac_entry_t **pp = &ac->buckets[e->hash & (ac->n_buckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->chain;
+    *pp = e->chain;
+    ac->n--;
+    ac->bytes -= e->len + e->key_len;
+}
+
+static void ac_entry_free(ac_entry_t *e)
+{
+    if (!e)
+        return;
+    free(e->key);
+    free(e->body);
+    free(e);
+}
+
+static void ac_flush(answer_cache_t *ac)
+{
+    while (ac->head) {
+        ac_entry_t *e = ac->head;
+        ac_unlink(ac, e);
+        ac_entry_free(e);
+    }
+}
+
+/* Sets the cache up from the config; off (cap 0) when it must be. */
+static int ac_init(answer_cache_t *ac, const server_config_t *c, muse_t *m)
+{
+    memset(ac, 0, sizeof *ac);
+    pthread_mutex_init(&ac->lock, NULL);
+    ac->max_age = c->answer_cache_max_age;
+    if (c->answer_cache == 0)
+        return MUSE_OK;
+    if (m->openai) {
+        log_msg(LOG_INFO, "answer cache off: the remote backend's answers are not deterministic");
+        return MUSE_OK;
+    }
+    size_t nb = 16;
+    while (nb < 2 * (size_t)c->answer_cache)
+        nb *= 2;
+    const char *path = muse_kb_path(m);
+    size_t plen = strlen(path);
+    if (!(ac->buckets = calloc(nb, sizeof *ac->buckets)) || !(ac->path = strdup(path)) ||
+        !(ac->wal = malloc(plen + 5)))
+        return MUSE_ENOMEM;
+    memcpy(ac->wal, path, plen);
+    memcpy(ac->wal + plen, "-wal", 5);
+    ac->n_buckets = nb;
+    ac->cap = c->answer_cache;
+    snprintf(ac->prefix, sizeof ac->prefix, "v1\x1f%s\x1f%d\x1f%s\x1f", m->locale, m->reviewed_only,
+             m->openai ? "openai" : "grounded");
+    ac_store_id(ac, &ac->store);
+    return MUSE_OK;
+}
+
+static void ac_free(answer_cache_t *ac)
+{
+    if (ac->buckets)
+        ac_flush(ac);
+    free(ac->buckets);
+    free(ac->path);
+    free(ac->wal);
+    pthread_mutex_destroy(&ac->lock);
+}
+
+/* The key for a request (a new string), or NULL when it is not cacheable. */
+static char *ac_key(const answer_cache_t *ac, const char *question, const muse_ask_options_t *o, size_t *len)
+{
+    size_t q = strlen(question);
+    if (ac->cap == 0 || q > AC_MAX_QUESTION)
+        return NULL;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "%s\x1f%d\x1f", muse_mode_name(o->mode), o->want_chart ? 1 : 0);
+    size_t pl = strlen(ac->prefix);
+    char *k = malloc(pl + (size_t)hl + q + 1);
+    if (!k)
+        return NULL;
+    memcpy(k, ac->prefix, pl);
+    memcpy(k + pl, head, (size_t)hl);
+    memcpy(k + pl + (size_t)hl, question, q + 1);
+    *len = pl + (size_t)hl + q;
+    return k;
+}
+
+/* On a hit, a copy of the body (*body, *len, freed by the caller) and its
+ * verdict slot. *seen receives the store identity the lookup saw, which an
+ * insert of the answer computed next must still match. */
+static int ac_get(answer_cache_t *ac, const char *key, size_t key_len, char **body, size_t *len, int *verdict,
+                  ac_store_id_t *seen)
+{
+    ac_store_id(ac, seen);
+    uint64_t h = ac_hash(key, key_len);
+    double now = now_s();
+    int hit = 0;
+    pthread_mutex_lock(&ac->lock);
+    if (!ac_store_same(seen, &ac->store)) {
+        ac_flush(ac);
+        ac->store = *seen;
+    }
+    ac_entry_t *e = ac->buckets[h & (ac->n_buckets - 1)];
+    while (e && !(e->hash == h && e->key_len == key_len && memcmp(e->key, key, key_len) == 0))
+        e = e->chain;
+    if (e && now - e->created > ac->max_age) {
+        ac_unlink(ac, e);
+        ac_entry_free(e);
+        e = NULL;
+    }
+    if (e && (*body = malloc(e->len + 1)) != NULL) {
+        memcpy(*body, e->body, e->len + 1);
+        *len = e->len;
+        *verdict = e->verdict;
+        /* Most recently used first. */
+        if (e != ac->head) {
+            e->prev->next = e->next;
+            if (e->next)
+                e->next->prev = e->prev;
+            else
+                ac->tail = e->prev;
+            e->prev = NULL;
+            e->next = ac->head;
+            ac->head->prev = e;
+            ac->head = e;
+        }
+        hit = 1;
+    }
+    pthread_mutex_unlock(&ac->lock);
+    return hit;
+}
+
+/* Keeps a copy of body under key, dropping the least recently used entry
+ * when full; returns how many were dropped. */
+static unsigned ac_put(answer_cache_t *ac, const char *key, size_t key_len, const char *body, size_t len,
+                       int verdict, const ac_store_id_t *seen)
+{
+    if (len > AC_MAX_BODY)
+        return 0;
+    ac_entry_t *e = calloc(1, sizeof *e);
+    if (!e || !(e->key = malloc(key_len + 1)) || !(e->body = malloc(len + 1))) {
+        ac_entry_free(e);
+        return 0;
+    }
+    memcpy(e->key, key, key_len + 1);
+    memcpy(e->body, body, len + 1);
+    e->key_len = key_len;
+    e->len = len;
+    e->verdict = verdict;
+    e->hash = ac_hash(key, key_len);
+    e->created = now_s();
+    unsigned dropped = 0;
+    pthread_mutex_lock(&ac->lock);
+    ac_entry_t *old = ac->buckets[e->hash & (ac->n_buckets - 1)];
+    while (old && !(old->hash == e->hash && old->key_len == key_len && memcmp(old->key, key, key_len) == 0))
+        old = old->chain;
+    if (old || !ac_store_same(seen, &ac->store)) {
+        /* Another thread answered it first, or the store changed meanwhile. */
+        pthread_mutex_unlock(&ac->lock);
+        ac_entry_free(e);
+        return 0;
+    }
+    while (ac->n >= ac->cap && ac->tail) {
+        ac_entry_t *lru = ac->tail;
+        ac_unlink(ac, lru);
+        ac_entry_free(lru);
+        dropped++;
+    }
+    ac_entry_t **b = &ac->buckets[e->hash & (ac->n_buckets - 1)];
+    e->chain = *b;
+    *b = e;
+    e->next = ac->head;
+    if (ac->head)
+        ac->head->prev = e;
+    ac->head = e;
+    if (!ac->tail)
+        ac->tail = e;
+    ac->n++;
+    ac->bytes += len + key_len;
+    pthread_mutex_unlock(&ac->lock);
+    return dropped;
+}
+
 /* ---- the server ---- */
 
 struct server {
@@ -367,6 +659,7 @@ struct server {
     metrics_t metrics;
     ratelimit_t rl;
     pthread_mutex_t log_lock;
+    answer_cache_t cache;
 };
 
 typedef struct req {
@@ -392,7 +685,7 @@ static void add_common_headers(server_t *s, req_t *r, struct MHD_Response *resp)
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     if (r->cors_origin) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, r->cors_origin);
-        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "Retry-After");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "Retry-After, X-Muse-Cache");
     }
     if (s->cfg.n_cors_origins > 0)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
@@ -460,16 +753,10 @@ static char *json_escape_html(char *json, size_t *len)
     return out;
 }
 
-/* Queues json (taken over) as the response. */
-static enum MHD_Result reply_json_text(server_t *s, req_t *r, struct MHD_Connection *c,
-                                       int status, char *json, const char *const *extra)
+/* Queues JSON text already escaped by json_escape_html (taken over). */
+static enum MHD_Result reply_json_escaped(server_t *s, req_t *r, struct MHD_Connection *c, int status,
+                                          char *json, size_t len, const char *const *extra)
 {
-    if (!json)
-        return MHD_NO;
-    size_t len = 0;
-    json = json_escape_html(json, &len);
-    if (!json)
-        return MHD_NO;
     const char *hdrs[16];
     size_t k = 0;
     hdrs[k++] = "Cache-Control";
@@ -480,6 +767,19 @@ static enum MHD_Result reply_json_text(server_t *s, req_t *r, struct MHD_Connect
     }
     hdrs[k] = NULL;
     return reply(s, r, c, status, "application/json", json, len, MHD_RESPMEM_MUST_FREE, hdrs);
+}
+
+/* Queues json (taken over) as the response. */
+static enum MHD_Result reply_json_text(server_t *s, req_t *r, struct MHD_Connection *c,
+                                       int status, char *json, const char *const *extra)
+{
+    if (!json)
+        return MHD_NO;
+    size_t len = 0;
+    json = json_escape_html(json, &len);
+    if (!json)
+        return MHD_NO;
+    return reply_json_escaped(s, r, c, status, json, len, extra);
 }
 
 static enum MHD_Result reply_json(server_t *s, req_t *r, struct MHD_Connection *c, int status,
@@ -665,6 +965,7 @@ static enum MHD_Result handle_ask(server_t *s, req_t *r, struct MHD_Connection *
     enum MHD_Result res = MHD_NO;
     cJSON *body = body_object(s, r, c, &res);
     cJSON *answer = NULL;
+    char *key = NULL;
     if (!body)
         return res;
     const char *question = NULL, *mode = NULL;
@@ -693,6 +994,22 @@ static enum MHD_Result handle_ask(server_t *s, req_t *r, struct MHD_Connection *
         }
         o.want_chart = cJSON_IsTrue(charts);
     }
+    size_t key_len = 0, len = 0;
+    char *text = NULL;
+    key = ac_key(&s->cache, question, &o, &key_len);
+    ac_store_id_t seen;
+    memset(&seen, 0, sizeof seen);
+    int v = -1;
+    if (key && ac_get(&s->cache, key, key_len, &text, &len, &v, &seen)) {
+        atomic_fetch_add(&s->metrics.cache_hits, 1);
+        if (v >= 0)
+            atomic_fetch_add(&s->metrics.verdicts[0][v], 1);
+        static const char *const hit[] = {"X-Muse-Cache", "hit", NULL};
+        res = reply_json_escaped(s, r, c, 200, text, len, hit);
+        goto done;
+    }
+    if (s->cache.cap)
+        atomic_fetch_add(&s->metrics.cache_misses, 1);
     muse_error_t err;
     muse_err_clear(&err);
     int rc = engine_answer(s->m, question, &o, &answer, &err);
@@ -701,11 +1018,28 @@ static enum MHD_Result handle_ask(server_t *s, req_t *r, struct MHD_Connection *
         goto done;
     }
     const cJSON *safety = cJSON_GetObjectItemCaseSensitive(answer, "safety");
-    int v = verdict_slot(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(safety, "verdict")));
+    v = verdict_slot(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(safety, "verdict")));
     if (v >= 0)
         atomic_fetch_add(&s->metrics.verdicts[0][v], 1);
-    res = reply_json(s, r, c, 200, answer);
+    char *json = cJSON_PrintUnformatted(answer);
+    if (!json || !(json = json_escape_html(json, &len))) {
+        res = MHD_NO;
+        goto done;
+    }
+    /* Which answers are kept: see "the answer cache" above. */
+    int keep = key && v != verdict_slot("emergency") && v != verdict_slot("crisis") &&
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(safety, "redactions")) == 0 &&
+               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(answer, "backend")) &&
+               strcmp(cJSON_GetObjectItemCaseSensitive(answer, "backend")->valuestring, "grounded") == 0;
+    if (keep) {
+        unsigned dropped = ac_put(&s->cache, key, key_len, json, len, v, &seen);
+        if (dropped)
+            atomic_fetch_add(&s->metrics.cache_evictions, dropped);
+    }
+    static const char *const miss[] = {"X-Muse-Cache", "miss", NULL};
+    res = reply_json_escaped(s, r, c, 200, json, len, s->cache.cap ? miss : NULL);
 done:
+    free(key);
     cJSON_Delete(answer);
     cJSON_Delete(body);
     return res;
@@ -1287,6 +1621,21 @@ static void metrics_text(server_t *s, sbuf_t *b)
             sb_printf(b, "muse_safety_verdicts_total{endpoint=\"%s\",verdict=\"%s\"} %lu\n",
                       e == 0 ? "/v1/ask" : "/v1/safety/check", VERDICTS[v],
                       atomic_load(&s->metrics.verdicts[e][v]));
+    pthread_mutex_lock(&s->cache.lock);
+    size_t ac_n = s->cache.n, ac_bytes = s->cache.bytes;
+    pthread_mutex_unlock(&s->cache.lock);
+    sb_printf(b, "# HELP muse_answer_cache_hits_total /v1/ask answers served from the answer cache.\n"
+                 "# TYPE muse_answer_cache_hits_total counter\nmuse_answer_cache_hits_total %lu\n"
+                 "# HELP muse_answer_cache_misses_total /v1/ask requests the answer cache did not hold (0 while it is off).\n"
+                 "# TYPE muse_answer_cache_misses_total counter\nmuse_answer_cache_misses_total %lu\n"
+                 "# HELP muse_answer_cache_evictions_total Answers dropped to keep the cache within its size.\n"
+                 "# TYPE muse_answer_cache_evictions_total counter\nmuse_answer_cache_evictions_total %lu\n"
+                 "# HELP muse_answer_cache_entries Answers in the cache now.\n"
+                 "# TYPE muse_answer_cache_entries gauge\nmuse_answer_cache_entries %zu\n"
+                 "# HELP muse_answer_cache_bytes Bytes of keys and answers in the cache now.\n"
+                 "# TYPE muse_answer_cache_bytes gauge\nmuse_answer_cache_bytes %zu\n",
+              atomic_load(&mt->cache_hits), atomic_load(&mt->cache_misses), atomic_load(&mt->cache_evictions),
+              ac_n, ac_bytes);
     sb_printf(b, "# HELP muse_http_requests_in_flight Requests being received or answered.\n"
                  "# TYPE muse_http_requests_in_flight gauge\nmuse_http_requests_in_flight %ld\n",
               atomic_load(&s->in_flight));
@@ -1669,6 +2018,8 @@ void server_config_init(server_config_t *c)
     c->request_timeout = 30;
     c->shutdown_grace = 30;
     c->access_log = 1;
+    c->answer_cache = 1024;
+    c->answer_cache_max_age = 600;
 }
 
 static void free_strv(char **v, size_t n)
@@ -1793,6 +2144,8 @@ static const struct uint_setting {
     {"timeout", 1, 3600, offsetof(server_config_t, timeout)},
     {"request_timeout", 1, 3600, offsetof(server_config_t, request_timeout)},
     {"shutdown_grace", 0, 3600, offsetof(server_config_t, shutdown_grace)},
+    {"answer_cache", 0, 1000000, offsetof(server_config_t, answer_cache)},
+    {"answer_cache_max_age", 1, 86400, offsetof(server_config_t, answer_cache_max_age)},
 };
 
 static const struct uint_setting *uint_field(const char *name)
@@ -1926,7 +2279,8 @@ int server_config_load(server_config_t *c, const char *path, muse_error_t *err)
         } else {
             rc = muse_err(err, MUSE_EINVAL, "%s: \"%s\": unknown field (known: listen, tokens, cors_origins, "
                                             "body_limit, rate_limit, threads, connection_limit, per_ip_connections, "
-                                            "timeout, request_timeout, shutdown_grace, access_log)", path, k);
+                                            "timeout, request_timeout, shutdown_grace, access_log, answer_cache, "
+                                            "answer_cache_max_age)", path, k);
             goto done;
         }
     }
@@ -2011,6 +2365,7 @@ static void free_server(server_t *s)
     if (!s)
         return;
     rl_free(&s->rl);
+    ac_free(&s->cache);
     free(s->health_kb);
     server_config_free(&s->cfg);
     pthread_mutex_destroy(&s->idle_lock);
@@ -2055,6 +2410,10 @@ int server_start(muse_t *m, const server_config_t *c, const server_api_t *api, s
     pthread_mutex_init(&s->log_lock, NULL);
     rl_init(&s->rl, c->rate_per_second, c->rate_burst);
     s->m = m;
+    if (ac_init(&s->cache, c, m) != MUSE_OK) {
+        rc = muse_err(err, MUSE_ENOMEM, "out of memory setting up the answer cache");
+        goto fail;
+    }
     if (api)
         s->api = *api;
     if (copy_config(&s->cfg, c) != MUSE_OK) {

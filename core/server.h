@@ -29,6 +29,8 @@ typedef struct server_config {
     unsigned request_timeout;   /* seconds to receive a whole request body; default 30 */
     unsigned shutdown_grace;    /* seconds to let in-flight requests finish; default 30 */
     int access_log;             /* one line per request on stderr; default on */
+    unsigned answer_cache;      /* /v1/ask answers kept in memory; default 1024, 0: off */
+    unsigned answer_cache_max_age; /* seconds an answer is kept; default 600 */
 } server_config_t;
 
 /* Sets the defaults above (listening on 127.0.0.1:8080). */

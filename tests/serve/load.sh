@@ -4,12 +4,19 @@
 #
 #   tests/serve/load.sh [--build DIR] [--duration S] [--soak S] [--connections N]
 #
-# 1. wrk against POST /v1/ask (instant) and GET /healthz, and against a
-#    libmicrohttpd hello-world (tests/serve/mhd_hello.c) with the same thread
-#    pool, in the same run: requests/s, p50, p99, errors, and /v1/ask as a
-#    share of hello-world.
-# 2. A soak: /v1/ask under load for --soak seconds (default 600), with the
-#    server's RSS sampled along the way and its growth printed.
+# 1. wrk against a libmicrohttpd hello-world (tests/serve/mhd_hello.c) with
+#    the same thread pool, GET /healthz, and POST /v1/ask (instant) twice:
+#    one question asked again and again with the answer cache on (what the
+#    cache serves: every request after the first is a hit), and the
+#    questions of tests/core/eval.jsonl in turn with the cache off (what the
+#    engine itself answers per second). All in the same run: requests/s,
+#    p50, p99, errors, and each as a share of hello-world. The machine's load
+#    average is printed before and after: on a shared machine the figures
+#    move with it.
+# 2. A soak: /v1/ask under load for --soak seconds (default 600), the
+#    eval questions in turn against a cache of 50 answers (so the engine
+#    runs and the cache evicts all along), with the server's RSS sampled
+#    along the way and its growth printed.
 # 3. Faults (tests/serve/faults.py) while wrk keeps /v1/ask busy: malformed
 #    JSON, wrong types, 10 MiB bodies, unknown paths, path traversal, HTML in
 #    questions, slowloris clients; each must get the right status and the
@@ -64,6 +71,7 @@ cc -O2 -o "$tmp/mhd_hello" "$root/tests/serve/mhd_hello.c" $(pkg-config --cflags
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_muse CONFIG_JSON: starts muse serve, sets $muse_pid and $muse_port.
+# (One at a time: stop the last one first.)
 start_muse() {
     echo "$1" > "$tmp/serve.json"
     MUSE_KB="$kb" "$muse" serve --listen 127.0.0.1:0 --config "$tmp/serve.json" >"$tmp/url" 2>"$tmp/serve.log" &
@@ -85,6 +93,33 @@ wrk.method = "POST"
 wrk.body = '{"question": "What is a normal blood pressure?", "mode": "instant"}'
 wrk.headers["Content-Type"] = "application/json"
 EOF
+
+# The eval questions in turn, each wrk thread starting at its own place.
+python3 - "$root/tests/core/eval.jsonl" > "$tmp/distinct.lua" <<'PY'
+import json, sys
+qs = [json.loads(l)["q"] for l in open(sys.argv[1]) if l.strip()]
+print("local bodies = {")
+for q in qs:
+    body = json.dumps({"question": q, "mode": "instant"})
+    assert "]==]" not in body
+    print("  [==[%s]==]," % body)
+print("}")
+print('''local i = 0
+local headers = {["Content-Type"] = "application/json"}
+init = function(args) i = math.random(#bodies) end
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", nil, headers, bodies[i])
+end''')
+PY
+nq=$(grep -c . "$root/tests/core/eval.jsonl")
+
+# metric NAME: a value from the running muse's /metrics.
+metric() { python3 -c "
+import re, sys, urllib.request
+t = urllib.request.urlopen('http://127.0.0.1:$muse_port/metrics').read().decode()
+m = re.search(r'^' + re.escape(sys.argv[1]) + r' (\S+)$', t, re.M)
+print(m.group(1) if m else '?')" "$1"; }
 
 # run_wrk NAME URL [LUA] [SECONDS]: prints one line of figures.
 run_wrk() {
@@ -113,8 +148,9 @@ PY
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $conns connections, ${duration}s per run; threads $threads"
-config='{"rate_limit": 0, "access_log": false, "per_ip_connections": 4096, "connection_limit": 4096}'
-start_muse "$config"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+limits='"rate_limit": 0, "access_log": false, "per_ip_connections": 4096, "connection_limit": 4096'
+start_muse "{$limits}"
 hello_port=$(free_port)
 "$tmp/mhd_hello" "$hello_port" "$threads" &
 pids+=("$!")
@@ -125,13 +161,24 @@ run_wrk "hello-world (libmicrohttpd)" "http://127.0.0.1:$hello_port/"
 hello=$(cat "$tmp/wrk.out.rps")
 run_wrk "muse GET /healthz" "http://127.0.0.1:$muse_port/healthz"
 health=$(cat "$tmp/wrk.out.rps")
-run_wrk "muse POST /v1/ask instant" "http://127.0.0.1:$muse_port/v1/ask" "$tmp/ask.lua"
-ask=$(cat "$tmp/wrk.out.rps")
-python3 -c "import sys; h,a,z=map(float,sys.argv[1:]); print('  /v1/ask is %.1f%% of hello-world; /healthz %.1f%%' % (100*a/h, 100*z/h))" "$hello" "$ask" "$health"
+run_wrk "/v1/ask, 1 question, cache" "http://127.0.0.1:$muse_port/v1/ask" "$tmp/ask.lua"
+cached=$(cat "$tmp/wrk.out.rps")
+echo "    (cache hits $(metric muse_answer_cache_hits_total), misses $(metric muse_answer_cache_misses_total))"
+kill "$muse_pid"; wait "$muse_pid" 2>/dev/null
+start_muse "{$limits, \"answer_cache\": 0}"
+run_wrk "/v1/ask, $nq questions, no cache" "http://127.0.0.1:$muse_port/v1/ask" "$tmp/distinct.lua"
+engine=$(cat "$tmp/wrk.out.rps")
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 -c "
+import sys; h, z, c, e = map(float, sys.argv[1:])
+print('  as a share of hello-world: /healthz %.1f%%; /v1/ask from the answer cache (one question) %.1f%%;' % (100*z/h, 100*c/h))
+print('  /v1/ask answered by the engine (distinct questions, cache off) %.1f%%' % (100*e/h))" "$hello" "$health" "$cached" "$engine"
 
-echo "soak: /v1/ask under load for ${soak}s"
+echo "soak: /v1/ask under load for ${soak}s ($nq questions in turn, a cache of 50 answers)"
+kill "$muse_pid"; wait "$muse_pid" 2>/dev/null
+start_muse "{$limits, \"answer_cache\": 50}"
 rss0=$(rss_kb "$muse_pid")
-( wrk -t2 -c"$conns" -d"${soak}s" --timeout 10s -s "$tmp/ask.lua" "http://127.0.0.1:$muse_port/v1/ask" > "$tmp/soak.out" 2>&1 ) &
+( wrk -t2 -c"$conns" -d"${soak}s" --timeout 10s -s "$tmp/distinct.lua" "http://127.0.0.1:$muse_port/v1/ask" > "$tmp/soak.out" 2>&1 ) &
 wrk_pid=$!
 step=$(( soak / 10 )); [ "$step" -lt 1 ] && step=1
 peak=$rss0
@@ -152,6 +199,7 @@ n=re.search(r'Non-2xx or 3xx responses: (\d+)',t); s=re.search(r'Socket errors: 
 print((int(n.group(1)) if n else 0)+(sum(map(int,s.groups())) if s else 0))" "$tmp/soak.out")
 printf '  %s requests, %s errors; RSS %s MiB at start, %s MiB at end (growth %s MiB), peak %s MiB\n' \
     "${reqs:-?}" "$soak_errs" "$(mib "$rss0")" "$(mib "$rss1")" "$(mib "$((rss1 - rss0))")" "$(mib "$peak")"
+echo "  answer cache: $(metric muse_answer_cache_entries) entries, $(metric muse_answer_cache_evictions_total) evictions, $(metric muse_answer_cache_hits_total) hits"
 
 echo "faults, while wrk keeps /v1/ask busy (default limits):"
 kill "$muse_pid"; wait "$muse_pid" 2>/dev/null

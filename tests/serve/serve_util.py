@@ -30,7 +30,7 @@ def sanitizer_env(env):
 
 
 class Server:
-    def __init__(self, *args, config=None, threads=2):
+    def __init__(self, *args, config=None, threads=2, kb=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="muse-serve-")
         cmd = [MUSE, "serve", "--listen", "127.0.0.1:0", "--threads", str(threads)]
         if config is not None:
@@ -43,7 +43,7 @@ class Server:
         cmd += list(args)
         self.log_path = os.path.join(self.tmp.name, "stderr.log")
         self.log = open(self.log_path, "wb")
-        env = sanitizer_env(dict(os.environ, MUSE_KB=KB))
+        env = sanitizer_env(dict(os.environ, MUSE_KB=kb or KB))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=env)
         self.url = self._read_url()
         hostport = self.url.split("//", 1)[1]

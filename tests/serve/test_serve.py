@@ -418,6 +418,126 @@ class KnowledgeStore(unittest.TestCase):
         self.assertIn(e["review"]["status"], ("draft", "reviewed"))
 
 
+def metric(srv, name):
+    """A value from /metrics (None when absent)."""
+    st, _, raw = srv.request("GET", "/metrics")
+    m = re.search("^" + re.escape(name) + r" (\S+)$", raw.decode(), re.M)
+    return float(m.group(1)) if m else None
+
+
+class AnswerCache(unittest.TestCase):
+    """The in-memory answer cache (docs/http-api.md#answer-cache)."""
+
+    def ask(self, srv, body):
+        status, hdrs, raw = srv.request("POST", "/v1/ask", body=body)
+        self.assertEqual(status, 200, raw[:300])
+        return hdrs.get("x-muse-cache"), raw
+
+    def test_hit_after_identical_request(self):
+        body = {"question": "What causes gout?", "mode": "instant"}
+        hits = metric(SRV, "muse_answer_cache_hits_total")
+        self.assertEqual(self.ask(SRV, body)[0], "miss")
+        state, first = self.ask(SRV, body)
+        self.assertEqual(state, "hit")
+        # The same request in another spelling: field order, spacing, an
+        # escape, the default mode said out loud, charts off said out loud.
+        raw = b'{ "mode" :"instant",\n "question": "What causes gout\\u003f", "options": {"charts": false}}'
+        status, hdrs, again = SRV.request("POST", "/v1/ask", raw=raw,
+                                          headers={"Content-Type": "application/json"})
+        self.assertEqual((status, hdrs.get("x-muse-cache")), (200, "hit"))
+        self.assertEqual(again, first)
+        self.assertEqual(json.loads(first)["query"], "What causes gout?")
+        self.assertEqual(metric(SRV, "muse_answer_cache_hits_total"), hits + 2)
+        self.assertEqual(metric(SRV, "muse_answer_cache_misses_total") >= 1, True)
+
+    def test_miss_when_mode_or_option_changes(self):
+        q = "How is eczema treated?"
+        self.assertEqual(self.ask(SRV, {"question": q, "mode": "instant"})[0], "miss")
+        self.assertEqual(self.ask(SRV, {"question": q, "mode": "instant"})[0], "hit")
+        state, thinking = self.ask(SRV, {"question": q, "mode": "thinking"})
+        self.assertEqual(state, "miss")
+        self.assertEqual(json.loads(thinking)["mode_requested"], "thinking")
+        self.assertEqual(self.ask(SRV, {"question": q, "mode": "instant", "options": {"charts": True}})[0], "miss")
+        # Not case-folded: capitals change what the safety screen reads.
+        self.assertEqual(self.ask(SRV, {"question": q.upper(), "mode": "instant"})[0], "miss")
+
+    def test_emergencies_and_personal_details_are_not_kept(self):
+        for q in ("crushing chest pain and my left arm is numb",
+                  "My name is Margaret Thompson, born 03/04/1961: what is a normal blood pressure?"):
+            with self.subTest(q=q):
+                self.assertEqual(self.ask(SRV, {"question": q})[0], "miss")
+                self.assertEqual(self.ask(SRV, {"question": q})[0], "miss")
+
+    def test_disabled_with_zero(self):
+        srv = Server(config={"rate_limit": 0, "answer_cache": 0})
+        try:
+            for _ in range(2):
+                state, _ = self.ask(srv, {"question": "What causes gout?", "mode": "instant"})
+                self.assertIsNone(state)
+            self.assertEqual(metric(srv, "muse_answer_cache_hits_total"), 0)
+            self.assertEqual(metric(srv, "muse_answer_cache_misses_total"), 0)
+            self.assertEqual(metric(srv, "muse_answer_cache_entries"), 0)
+        finally:
+            srv.cleanup()
+
+    def test_eviction_at_the_bound(self):
+        srv = Server(config={"rate_limit": 0, "answer_cache": 2})
+        try:
+            qs = ["What causes gout?", "What is asthma?", "How is eczema treated?"]
+            for q in qs:
+                self.assertEqual(self.ask(srv, {"question": q, "mode": "instant"})[0], "miss")
+            self.assertEqual(metric(srv, "muse_answer_cache_entries"), 2)
+            self.assertEqual(metric(srv, "muse_answer_cache_evictions_total"), 1)
+            # The least recently used went; the two newest stay.
+            self.assertEqual(self.ask(srv, {"question": qs[2], "mode": "instant"})[0], "hit")
+            self.assertEqual(self.ask(srv, {"question": qs[1], "mode": "instant"})[0], "hit")
+            self.assertEqual(self.ask(srv, {"question": qs[0], "mode": "instant"})[0], "miss")
+            # Asking qs[0] again pushed out qs[2], used least recently.
+            self.assertEqual(self.ask(srv, {"question": qs[1], "mode": "instant"})[0], "hit")
+            self.assertEqual(self.ask(srv, {"question": qs[2], "mode": "instant"})[0], "miss")
+        finally:
+            srv.cleanup()
+
+    def test_max_age(self):
+        srv = Server(config={"rate_limit": 0, "answer_cache_max_age": 1})
+        try:
+            body = {"question": "What causes gout?", "mode": "instant"}
+            self.assertEqual(self.ask(srv, body)[0], "miss")
+            self.assertEqual(self.ask(srv, body)[0], "hit")
+            time.sleep(1.5)
+            self.assertEqual(self.ask(srv, body)[0], "miss")
+        finally:
+            srv.cleanup()
+
+    def test_store_change_empties_it(self):
+        import shutil
+        import sqlite3
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="muse-cache-kb-") as d:
+            kb = os.path.join(d, "muse.db")
+            shutil.copy(os.environ["MUSE_KB"], kb)
+            srv = Server(config={"rate_limit": 0}, kb=kb)
+            try:
+                body = {"question": "What is asthma?", "mode": "instant"}
+                self.assertEqual(self.ask(srv, body)[0], "miss")
+                self.assertEqual(self.ask(srv, body)[0], "hit")
+                db = sqlite3.connect(kb)
+                db.execute("UPDATE entries SET title = 'Asthma (retitled)' WHERE id = 'asthma'")
+                db.commit()
+                db.close()
+                state, raw = self.ask(srv, body)
+                self.assertEqual(state, "miss")
+                titles = [x["title"] for x in json.loads(raw)["sources"] if x["id"] == "asthma"]
+                self.assertEqual(titles, ["Asthma (retitled)"])
+            finally:
+                srv.cleanup()
+
+    def test_config_bounds(self):
+        for bad in ('{"answer_cache": -1}', '{"answer_cache": "big"}', '{"answer_cache_max_age": 0}'):
+            with self.subTest(config=bad):
+                self.assertIn('"answer_cache', StartUp.config_error(self, bad))
+
+
 class HealthMetricsLog(unittest.TestCase):
     def test_healthz(self):
         st, _, j = SRV.json("GET", "/healthz")
