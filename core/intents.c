@@ -77,9 +77,10 @@ static int cue_in(const char *text, const char *cue)
         n--;
     if (n == 0)
         return 0;
-    for (const char *p = text; *p; p++) {
-        if (strncmp(p, cue, n) != 0)
-            continue;
+    /* memmem jumps from one occurrence to the next (every question is
+     * tested against every cue of every intent). */
+    size_t len = strlen(text);
+    for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), cue, n)) != NULL; p++) {
         int start_ok = p == text || !isalnum((unsigned char)p[-1]);
         int end_ok = prefix || !isalnum((unsigned char)p[n]);
         if (start_ok && end_ok)

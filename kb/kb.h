@@ -85,6 +85,9 @@ typedef struct kb_search_opts {
     int reviewed_only;     /* only entries whose review status is reviewed */
     const char *section;   /* restrict the snippet/section to this section kind, or NULL */
     const char *kind;      /* restrict to this entry kind, or NULL */
+    int no_snippets;       /* leave each hit's snippet and section NULL: for a caller that
+                              reads only ids, kinds and scores (a snippet is most of a
+                              hit's cost) */
 } kb_search_opts_t;
 
 /* Searches the store. Question words and stop words are dropped, lay terms

@@ -1288,7 +1288,8 @@ int kb_search(kb_t *kb, const char *query, const kb_search_opts_t *opts, kb_hits
         sqlite3_reset(st);
         if (ok) {
             kb_hit_t *h = &out->v[out->n - 1];
-            if (!h->id || !h->title || !h->kind || !h->status || fill_hit(kb, v, i, fts, only_ord, sm, h) != MUSE_OK)
+            if (!h->id || !h->title || !h->kind || !h->status ||
+                (!(opts && opts->no_snippets) && fill_hit(kb, v, i, fts, only_ord, sm, h) != MUSE_OK))
                 rc = muse_err(err, MUSE_ENOMEM, "out of memory");
         }
     }
