@@ -384,6 +384,7 @@ static void rl_free(ratelimit_t *rl)
 
 typedef struct ac_entry {
     struct ac_entry *prev, *next;   /* recency list, most recent first */
+    struct ac_entry *newer, *older; /* age list: entries never get younger */
     struct ac_entry *chain;         /* hash bucket */
     uint64_t hash;
     char *key;
@@ -407,7 +408,8 @@ typedef struct answer_cache {
     double max_age;                 /* seconds */
     ac_entry_t **buckets;
     size_t n_buckets;               /* a power of two, at least 2 x cap */
-    ac_entry_t *head, *tail;
+    ac_entry_t *head, *tail;        /* most and least recently used */
+    ac_entry_t *newest, *oldest;
     size_t n, bytes;
     ac_store_id_t store;            /* what the entries were computed from */
     char *path, *wal;               /* the store's file and its WAL */
@@ -458,6 +460,14 @@ static void ac_unlink(answer_cache_t *ac, ac_entry_t *e)
         e->next->prev = e->prev;
     else
         ac->tail = e->prev;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        ac->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        ac->oldest = e->newer;
     ac_entry_t **pp = &ac->buckets[e->hash & (ac->n_buckets - 1)];
     while (*pp != e)
         pp = &(*pp)->chain;
@@ -482,6 +492,28 @@ static void ac_flush(answer_cache_t *ac)
         ac_unlink(ac, e);
         ac_entry_free(e);
     }
+}
+
+/* Drops the answers older than the maximum age (the lock is held). */
+static void ac_sweep(answer_cache_t *ac, double now)
+{
+    while (ac->oldest && now - ac->oldest->created > ac->max_age) {
+        ac_entry_t *e = ac->oldest;
+        ac_unlink(ac, e);
+        ac_entry_free(e);
+    }
+}
+
+/* Called on every request, so that an answer (and the question in its key)
+ * leaves memory once it is too old even when nobody asks it again: a load
+ * balancer's health checks keep this going on an otherwise idle server. A
+ * busy lock is left alone: its holder sweeps. */
+static void ac_tick(answer_cache_t *ac)
+{
+    if (ac->cap == 0 || pthread_mutex_trylock(&ac->lock) != 0)
+        return;
+    ac_sweep(ac, now_s());
+    pthread_mutex_unlock(&ac->lock);
 }
 
 /* Sets the cache up from the config; off (cap 0) when it must be. */
@@ -558,14 +590,10 @@ static int ac_get(answer_cache_t *ac, const char *key, size_t key_len, char **bo
         ac_flush(ac);
         ac->store = *seen;
     }
+    ac_sweep(ac, now);
     ac_entry_t *e = ac->buckets[h & (ac->n_buckets - 1)];
     while (e && !(e->hash == h && e->key_len == key_len && memcmp(e->key, key, key_len) == 0))
         e = e->chain;
-    if (e && now - e->created > ac->max_age) {
-        ac_unlink(ac, e);
-        ac_entry_free(e);
-        e = NULL;
-    }
     if (e && (*body = malloc(e->len + 1)) != NULL) {
         memcpy(*body, e->body, e->len + 1);
         *len = e->len;
@@ -609,6 +637,7 @@ static unsigned ac_put(answer_cache_t *ac, const char *key, size_t key_len, cons
     e->created = now_s();
     unsigned dropped = 0;
     pthread_mutex_lock(&ac->lock);
+    ac_sweep(ac, e->created);
     ac_entry_t *old = ac->buckets[e->hash & (ac->n_buckets - 1)];
     while (old && !(old->hash == e->hash && old->key_len == key_len && memcmp(old->key, key, key_len) == 0))
         old = old->chain;
@@ -633,6 +662,12 @@ static unsigned ac_put(answer_cache_t *ac, const char *key, size_t key_len, cons
     ac->head = e;
     if (!ac->tail)
         ac->tail = e;
+    e->older = ac->newest;
+    if (ac->newest)
+        ac->newest->newer = e;
+    ac->newest = e;
+    if (!ac->oldest)
+        ac->oldest = e;
     ac->n++;
     ac->bytes += len + key_len;
     pthread_mutex_unlock(&ac->lock);
@@ -1876,6 +1911,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = r;
         r->t0 = now_s();
+        ac_tick(&s->cache);
         r->route = nul ? R_OTHER : route_find(url);
         snprintf(r->method, sizeof r->method, "%s", method);
         sanitize_path(url, r->path, sizeof r->path);

@@ -506,6 +506,11 @@ class AnswerCache(unittest.TestCase):
             self.assertEqual(self.ask(srv, body)[0], "hit")
             time.sleep(1.5)
             self.assertEqual(self.ask(srv, body)[0], "miss")
+            # An old answer leaves memory at the next request of any kind,
+            # even when its question is not asked again.
+            time.sleep(1.5)
+            self.assertEqual(srv.request("GET", "/healthz")[0], 200)
+            self.assertEqual(metric(srv, "muse_answer_cache_entries"), 0)
         finally:
             srv.cleanup()
 
