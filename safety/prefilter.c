@@ -22,10 +22,11 @@
  * Soundness rests on three facts about how patterns are compiled here
  * (sf_compile: caseless, UTF, no UCP, not extended): an ASCII letter matches
  * only itself in either case, or U+212A KELVIN SIGN for k and U+017F LONG S
- * for s; other ASCII characters match only themselves; and \w, \b and
- * friends are ASCII-only. The scan lower-cases ASCII, reads those two code
- * points as k and s, and treats every other non-ASCII character as a gap no
- * literal spans (literals hold ASCII only). */
+ * for s; other ASCII characters match only themselves; and \w and \b know
+ * ASCII word characters only. The scan lower-cases ASCII, sees a word
+ * boundary wherever PCRE2's \b holds, treats every non-ASCII character as a
+ * gap no literal spans (literals hold ASCII only), and opens every gate for
+ * a text with KELVIN SIGN or LONG S in it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +38,19 @@
  * strings, none longer than PF_LIT_MAX ("agoni[sz]ing" -> 2 strings). */
 #define PF_EXACT_MAX 64
 #define PF_LIT_MAX 64
-/* The automaton keeps a literal's first PF_KEEP bytes only: a text holding
- * the literal holds its prefix, and "abortion at home with a hanger" costs
- * thirty states where "abortion" costs eight, most of them shared. */
+/* The automaton keeps a literal's first PF_KEEP characters only: a text
+ * holding the literal holds its prefix, and "abortion at home with a hanger"
+ * costs thirty states where "abortion" costs eight, most of them shared. */
 #define PF_KEEP 8
 /* An OR-set that grows past this many literals is no filter worth having. */
 #define PF_REQ_MAX 8192
 /* Nesting deeper than this is given up on (the policy nests about 10). */
 #define PF_DEPTH_MAX 200
+/* A word boundary in a literal: "\bear" needs "ear" at the start of a word,
+ * so "year" and "heard" do not open its gate. The scan sees one wherever
+ * PCRE2's \b holds (see sf_prefilter_scan). Validated text never holds the
+ * byte itself. */
+#define PF_B '\x01'
 
 /* ------------------------------------------------------------- arena */
 
@@ -172,7 +178,9 @@ static pf_clause_t clause_make(const char **v, size_t n)
 {
     size_t m = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(v[i]);
+        size_t l = 0; /* characters; a boundary mark is none */
+        for (const char *c = v[i]; *c; c++)
+            l += *c != PF_B;
         m = l < m ? l : m;
     }
     return (pf_clause_t){v, n, m, clause_rate(m, n)};
@@ -313,6 +321,9 @@ static pf_info_t exact_concat(pf_reader_t *r, pf_info_t a, pf_info_t b)
             if (!c)
                 return give_up(r);
             memcpy(c, a.v[i], la);
+            /* \b\b is \b: one boundary, as the scan sees it. */
+            if (la && c[la - 1] == PF_B && b.v[j][0] == PF_B)
+                la--;
             memcpy(c + la, b.v[j], lb + 1);
             v[n++] = c;
         }
@@ -558,7 +569,7 @@ static pf_info_t read_class(pf_reader_t *r)
         return PF_ANY;
     char chars[8];
     size_t n = 0;
-    if (in[0])
+    if (in[0] || in[(unsigned char)PF_B])
         return PF_ANY; /* a NUL would end the literal's C string */
     for (int c = 1; c < 128; c++)
         if (in[c]) {
@@ -579,7 +590,11 @@ static pf_info_t read_escape(pf_reader_t *r)
         return give_up(r);
     char e = r->p[1];
     r->p += 2;
-    if (strchr("bBAzZGK", e))
+    if (e == 'b') {
+        char b = PF_B;
+        return exact_one(r, &b, 1);
+    }
+    if (strchr("BAzZGK", e))
         return empty_match(r);
     if (strchr("dDwWsShHvVNRXC", e))
         return PF_ANY;
@@ -598,6 +613,8 @@ static pf_info_t read_escape(pf_reader_t *r)
         long cp = read_hex(r);
         if (cp <= 0)
             return give_up(r); /* a NUL would end the literal's C string */
+        if (cp == PF_B)
+            return PF_ANY;
         if (cp >= 0x80)
             return PF_ANY;
         char c = lower((char)cp);
@@ -824,6 +841,37 @@ static pf_info_t derive_list(pf_arena_t *a, const char *const *patterns, size_t 
     return all;
 }
 
+static int is_word(char c)
+{
+    return is_alnum(c) || c == '_';
+}
+
+/* A literal as the scan sees it, cut after its first `keep` characters: a
+ * boundary mark wherever a word character meets a non-word one, the \b
+ * marks the pattern asked for, and none at the end, because a pattern run
+ * on a text cut short (the framing reads up to a match or a sentence's end)
+ * can find a boundary at the cut that the whole text does not have. out
+ * holds 2 * keep bytes. Returns the length; 0 when nothing is left. */
+static size_t scan_form(const char *lit, char *out, size_t keep)
+{
+    size_t n = 0, chars = 0;
+    int prev = -1, mark = 0;
+    for (const char *p = lit; *p && chars < keep; p++) {
+        if (*p == PF_B) {
+            mark = 1;
+            continue;
+        }
+        int w = is_word(*p);
+        if (mark || (prev >= 0 && w != prev))
+            out[n++] = PF_B;
+        out[n++] = *p;
+        chars++;
+        mark = 0;
+        prev = w;
+    }
+    return n;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -837,7 +885,7 @@ char *sf_prefilter_explain(const char *pattern)
     for (size_t t = 0; t < x.nt; t++)
         for (size_t k = 0; k < x.t[t].nc; k++)
             for (size_t i = 0; i < x.t[t].c[k].n; i++)
-                cap += strlen(x.t[t].c[k].v[i]) + 5;
+                cap += 3 * strlen(x.t[t].c[k].v[i]) + 5;
     char *out = a.oom ? NULL : malloc(cap);
     if (out) {
         size_t w = 0;
@@ -855,9 +903,16 @@ char *sf_prefilter_explain(const char *pattern)
                 memcpy(v, c.v, c.n * sizeof *v);
                 qsort(v, c.n, sizeof *v, cmp_str);
                 w += (size_t)sprintf(out + w, "%s", t && !k ? " ; " : k ? " & " : "");
-                for (size_t i = 0; i < c.n; i++)
-                    if (!i || strcmp(v[i], v[i - 1]) != 0)
-                        w += (size_t)sprintf(out + w, "%s%s", i ? "|" : "", v[i]);
+                for (size_t i = 0; i < c.n; i++) {
+                    if (i && strcmp(v[i], v[i - 1]) == 0)
+                        continue;
+                    char f[2 * PF_LIT_MAX];
+                    size_t fl = scan_form(v[i], f, PF_LIT_MAX);
+                    if (i)
+                        out[w++] = '|';
+                    for (size_t q = 0; q < fl; q++)
+                        w += (size_t)sprintf(out + w, f[q] == PF_B ? "\\b" : "%c", f[q]);
+                }
             }
     }
 done:
@@ -866,6 +921,38 @@ done:
 }
 
 /* ------------------------------------------------------- the automaton */
+
+/* The automaton's alphabet: a letter in either case, any digit, space,
+ * apostrophe, hyphen, the word boundary, and one symbol for all other ASCII.
+ * Sharing a symbol only lets more texts through ("38" stands for any two
+ * digits) and keeps the table at 33 columns; non-ASCII is symbol 0, which no
+ * literal holds. canonical() spells each symbol one way: literals that read
+ * the same to the automaton must be one literal, as a state ends one. */
+#define PF_SYM_B 32
+#define PF_N_SYM 33
+
+static char canonical(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c + 32);
+    if (is_digit(c))
+        return '0';
+    if ((c >= 'a' && c <= 'z') || c == ' ' || c == '\'' || c == '-' || c == PF_B)
+        return c;
+    return '.';
+}
+
+static uint8_t symbol(char c)
+{
+    c = canonical(c);
+    return c >= 'a' && c <= 'z' ? (uint8_t)(1 + c - 'a')
+           : c == '0'           ? 27
+           : c == ' '           ? 28
+           : c == '\''          ? 29
+           : c == '-'           ? 30
+           : c == PF_B          ? PF_SYM_B
+                                : 31;
+}
 
 
 struct sf_prefilter {
@@ -1016,17 +1103,26 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The index of the clause with these literals, added when new: rules
- * share named sets, so many clauses are the same set of words. */
+/* The index of the clause with these literals (in scan form, cut to
+ * PF_KEEP), added when new: rules share named sets, so many clauses are the
+ * same set of words. *id = UINT32_MAX when a literal has nothing left, so
+ * that every text meets the clause. */
 static int clause_id(sf_prefilter_t *pf, pf_clause_t c, uint32_t *id)
 {
     size_t at = pf->n_cl_lits, n = 0;
     if (reserve(&pf->cl_lits, &pf->cap_cl_lits, at + c.n, sizeof *pf->cl_lits))
         return MUSE_ENOMEM;
     for (size_t i = 0; i < c.n; i++) {
-        char prefix[PF_KEEP + 1];
-        snprintf(prefix, sizeof prefix, "%s", c.v[i]);
-        if (literal_id(pf, prefix, &pf->cl_lits[at + i]))
+        char form[2 * PF_KEEP + 1];
+        size_t l = scan_form(c.v[i], form, PF_KEEP);
+        if (!l) {
+            *id = UINT32_MAX;
+            return MUSE_OK;
+        }
+        for (size_t q = 0; q < l; q++)
+            form[q] = canonical(form[q]);
+        form[l] = '\0';
+        if (literal_id(pf, form, &pf->cl_lits[at + i]))
             return MUSE_ENOMEM;
     }
     uint32_t *ids = pf->cl_lits + at;
@@ -1076,17 +1172,24 @@ int sf_prefilter_add(sf_prefilter_t *pf, const char *const *patterns, size_t n, 
             (rc = reserve(&pf->term_cl, &pf->cap_term_cl, pf->n_term_cl + all.t[t].nc,
                           sizeof *pf->term_cl)))
             goto done;
+        size_t kept = 0;
         for (size_t k = 0; k < all.t[t].nc; k++) {
-            rc = clause_id(pf, all.t[t].c[k], &pf->term_cl[pf->n_term_cl++]);
-            if (rc == MUSE_ERANGE) {
-                /* Out of clause bits: this pattern always runs. */
-                pf->n_terms = terms0;
-                pf->n_term_cl = cl0;
-                rc = MUSE_OK;
+            uint32_t id;
+            rc = clause_id(pf, all.t[t].c[k], &id);
+            if (rc && rc != MUSE_ERANGE)
                 goto done;
+            if (!rc && id != UINT32_MAX) {
+                pf->term_cl[pf->n_term_cl++] = id;
+                kept++;
             }
-            if (rc)
-                goto done;
+        }
+        if (rc == MUSE_ERANGE || !kept) {
+            /* Out of clause bits, or an alternative every text meets: this
+             * pattern always runs. */
+            pf->n_terms = terms0;
+            pf->n_term_cl = cl0;
+            rc = MUSE_OK;
+            goto done;
         }
         pf->term_cl_first[++pf->n_terms] = (uint32_t)pf->n_term_cl;
     }
@@ -1119,20 +1222,10 @@ int sf_prefilter_build(sf_prefilter_t *pf)
         for (uint32_t i = pf->cl_first[c]; i < pf->cl_first[c + 1]; i++)
             pf->clause_ids[fill[pf->cl_lits[i]]++] = (uint32_t)c;
     free(fill);
-    /* Symbols: a letter in either case, any digit, space, apostrophe and
-     * hyphen, and one for all other ASCII. Sharing a symbol only lets more
-     * texts through ("38" stands for any two digits) and keeps the table at
-     * 32 columns. Non-ASCII is symbol 0, which no literal holds. */
     size_t states = 1;
     for (int c = 0; c < 128; c++)
-        pf->sym[c] = c >= 'a' && c <= 'z'   ? (uint8_t)(1 + c - 'a')
-                     : c >= 'A' && c <= 'Z' ? (uint8_t)(1 + c - 'A')
-                     : is_digit((char)c)    ? 27
-                     : c == ' '             ? 28
-                     : c == '\''           ? 29
-                     : c == '-'             ? 30
-                                            : 31;
-    pf->n_sym = 32;
+        pf->sym[c] = symbol((char)c);
+    pf->n_sym = PF_N_SYM;
     for (size_t l = 0; l < pf->n_lits; l++)
         states += strlen(pf->lits[l]);
     size_t ns = pf->n_sym;
@@ -1198,34 +1291,45 @@ size_t sf_prefilter_size(const sf_prefilter_t *pf, size_t *n_literals, size_t *n
     return pf ? pf->n_gates : 0;
 }
 
+/* Feeds one symbol to the automaton and marks the clauses of the literals
+ * that end there. */
+static uint32_t step(const sf_prefilter_t *pf, uint32_t s, unsigned c, sf_seen_t *seen)
+{
+    s = pf->delta[s * pf->n_sym + c];
+    for (uint32_t o = pf->out[s] >= 0 ? s : pf->dict[s]; o; o = pf->dict[o]) {
+        uint32_t l = (uint32_t)pf->out[o];
+        for (uint32_t k = pf->clauses_of[l]; k < pf->clauses_of[l + 1]; k++)
+            seen->met[pf->clause_ids[k] / 64] |= (uint64_t)1 << (pf->clause_ids[k] % 64);
+    }
+    return s;
+}
+
 void sf_prefilter_scan(const sf_prefilter_t *pf, const char *text, size_t len, sf_seen_t *seen)
 {
-    if (!pf || !pf->delta) {
-        seen->all = 1;
+    seen->all = 1;
+    if (!pf || !pf->delta)
         return;
-    }
+    const unsigned char *t = (const unsigned char *)text;
+    /* KELVIN SIGN and LONG S match k and s caselessly but are not word
+     * characters to \b; rather than model that, such a text opens every
+     * gate. */
+    for (size_t i = 0; i + 1 < len; i++)
+        if ((t[i] == 0xE2 && t[i + 1] == 0x84 && i + 2 < len && t[i + 2] == 0xAA) ||
+            (t[i] == 0xC5 && t[i + 1] == 0xBF))
+            return;
     seen->all = 0;
     memset(seen->met, 0, (pf->n_clauses + 63) / 64 * sizeof *seen->met);
-    const unsigned char *t = (const unsigned char *)text;
-    size_t ns = pf->n_sym;
+    /* A boundary is where a word character ([A-Za-z0-9_], as \w without
+     * UCP) meets a non-word one or an end of the text. No literal ends with
+     * one, so the end of the text needs none. */
     uint32_t s = 0;
+    int prev = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned c = 0;
-        if (t[i] < 0x80) {
-            c = pf->sym[t[i]];
-        } else if (t[i] == 0xE2 && i + 2 < len && t[i + 1] == 0x84 && t[i + 2] == 0xAA) {
-            c = pf->sym['k']; /* KELVIN SIGN matches k caselessly */
-            i += 2;
-        } else if (t[i] == 0xC5 && i + 1 < len && t[i + 1] == 0xBF) {
-            c = pf->sym['s']; /* LATIN SMALL LETTER LONG S matches s */
-            i += 1;
-        }
-        s = pf->delta[s * ns + c];
-        for (uint32_t o = pf->out[s] >= 0 ? s : pf->dict[s]; o; o = pf->dict[o]) {
-            uint32_t l = (uint32_t)pf->out[o];
-            for (uint32_t k = pf->clauses_of[l]; k < pf->clauses_of[l + 1]; k++)
-                seen->met[pf->clause_ids[k] / 64] |= (uint64_t)1 << (pf->clause_ids[k] % 64);
-        }
+        int word = t[i] < 0x80 && is_word((char)t[i]);
+        if (word != prev)
+            s = step(pf, s, PF_SYM_B, seen);
+        s = step(pf, s, t[i] < 0x80 ? pf->sym[t[i]] : 0, seen);
+        prev = word;
     }
 }
 

@@ -265,17 +265,23 @@ static void expect_literals(const char *pattern, const char *want)
 static void test_prefilter_literals(void **state)
 {
     (void)state;
-    expect_literals("\\bChest Pain\\b", "chest pain");
+    /* "\b" in the expected text is a word boundary: the scan sees one
+     * wherever a word character meets a non-word one, and a literal ends
+     * without one. */
+    expect_literals("\\bChest Pain\\b", "\\bchest\\b \\bpain");
+    expect_literals("\\b(?:ear|eye)s?\\b", "\\bear|\\bears|\\beye|\\beyes");
     expect_literals("agoni[sz]ing", "agonising|agonizing");
     expect_literals("colou?r", "color|colour");
     expect_literals("(?:crushing|severe)\\W+(?:\\w+\\W+){0,3}?chest", "chest & crushing|severe");
-    expect_literals("\\d+ days?[- ]old", " day old| day-old| days old| days-old");
+    expect_literals("\\d+ days?[- ]old",
+                    " \\bday\\b \\bold| \\bday\\b-\\bold| \\bdays\\b \\bold| \\bdays\\b-\\bold");
     expect_literals("pain(?! free)(?<=n)", "pain");
-    expect_literals("(?i)(?-i:Rx)\\.", "rx.");
+    expect_literals("(?i)(?-i:Rx)\\.", "rx\\b.");
     /* Alternatives that need two words each stay apart. */
-    expect_literals("how to\\W+\\w+\\W+guns?|where can i buy\\b", "how to & gun|guns ; where can i buy");
-    /* Nothing to go by, or a construct not read: the pattern always runs. */
+    expect_literals("how to\\W+\\w+\\W+guns?|where can i buy\\b",
+                    "how\\b \\bto & gun|guns ; where\\b \\bcan\\b \\bi\\b \\bbuy");
     expect_literals("\\w+ing", "ing");
+    /* Nothing to go by, or a construct not read: the pattern always runs. */
     expect_literals("\\w+\\s[0-9]", "");
     expect_literals("(?:a|\\d)x", "");
     expect_literals("(pain)\\1", "");
@@ -286,6 +292,46 @@ static void test_prefilter_literals(void **state)
     expect_literals("(?(1)a|b)chest", "");
     expect_literals("(*UCP)chest", "");
     expect_literals("\\x{0}chest", "");
+}
+
+static int opens(const sf_prefilter_t *pf, int gate, const char *text)
+{
+    sf_seen_t seen;
+    sf_prefilter_scan(pf, text, strlen(text), &seen);
+    return sf_gate_open(pf, &seen, gate);
+}
+
+/* The automaton reads every digit as one symbol, so "in 19" and "in 20"
+ * are one path through it: both patterns must still see their texts.
+ * Word boundaries: "\bear" is not in "year", but a boundary the pattern
+ * does not ask for does not stop it ("ear" is). */
+static void test_prefilter_automaton(void **state)
+{
+    (void)state;
+    sf_prefilter_t *pf = NULL;
+    assert_int_equal(sf_prefilter_new(&pf), MUSE_OK);
+    const char *p19 = "\\bin 19\\d\\d", *p20 = "\\bin 20\\d\\d", *bear = "\\bear",
+               *ear = "ear", *pain = "chest pain\\b";
+    int g19, g20, gbear, gear, gpain;
+    assert_int_equal(sf_prefilter_add(pf, &p19, 1, &g19), MUSE_OK);
+    assert_int_equal(sf_prefilter_add(pf, &p20, 1, &g20), MUSE_OK);
+    assert_int_equal(sf_prefilter_add(pf, &bear, 1, &gbear), MUSE_OK);
+    assert_int_equal(sf_prefilter_add(pf, &ear, 1, &gear), MUSE_OK);
+    assert_int_equal(sf_prefilter_add(pf, &pain, 1, &gpain), MUSE_OK);
+    assert_int_equal(sf_prefilter_build(pf), MUSE_OK);
+    assert_true(opens(pf, g20, "a stroke in 2015"));
+    assert_true(opens(pf, g19, "a stroke in 1999"));
+    assert_false(opens(pf, g20, "a stroke at 2015"));
+    assert_true(opens(pf, gbear, "my ear hurts"));
+    assert_true(opens(pf, gbear, "EAR"));
+    assert_false(opens(pf, gbear, "last year"));
+    assert_true(opens(pf, gear, "last year"));
+    /* No boundary is needed at the end of a literal: framing runs patterns
+     * on text cut short, where "chest pain\\b" matches "chest painful". */
+    assert_true(opens(pf, gpain, "chest painful"));
+    /* KELVIN SIGN reads as k but is no word character: every gate opens. */
+    assert_true(opens(pf, gbear, "\xE2\x84\xAA"));
+    sf_prefilter_free(pf);
 }
 
 /* Every pattern of the input rails, with a name for messages. */
@@ -485,7 +531,8 @@ int main(void)
         cmocka_unit_test(test_locales), cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_injection), cmocka_unit_test(test_own_set),
         cmocka_unit_test(test_prefilter_literals), cmocka_unit_test(test_prefilter_sound),
-        cmocka_unit_test(test_prefilter_covers_rules), cmocka_unit_test(test_first_use_threads),
+        cmocka_unit_test(test_prefilter_automaton), cmocka_unit_test(test_prefilter_covers_rules),
+        cmocka_unit_test(test_first_use_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
