@@ -22,11 +22,10 @@
  * Soundness rests on three facts about how patterns are compiled here
  * (sf_compile: caseless, UTF, no UCP, not extended): an ASCII letter matches
  * only itself in either case, or U+212A KELVIN SIGN for k and U+017F LONG S
- * for s; other ASCII characters match only themselves; and \w and \b know
- * ASCII word characters only. The scan lower-cases ASCII, sees a word
- * boundary wherever PCRE2's \b holds, treats every non-ASCII character as a
- * gap no literal spans (literals hold ASCII only), and opens every gate for
- * a text with KELVIN SIGN or LONG S in it. */
+ * for s; other ASCII characters match only themselves; and \w, \b and
+ * friends are ASCII-only. The scan lower-cases ASCII, reads those two code
+ * points as k and s, and treats every other non-ASCII character as a gap no
+ * literal spans (literals hold ASCII only). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -922,22 +921,20 @@ done:
 
 /* ------------------------------------------------------- the automaton */
 
-/* The automaton's alphabet: a letter in either case, any digit, space,
+/* The automaton's alphabet: a letter in either case, a digit, space,
  * apostrophe, hyphen, the word boundary, and one symbol for all other ASCII.
- * Sharing a symbol only lets more texts through ("38" stands for any two
- * digits) and keeps the table at 33 columns; non-ASCII is symbol 0, which no
- * literal holds. canonical() spells each symbol one way: literals that read
- * the same to the automaton must be one literal, as a state ends one. */
-#define PF_SYM_B 32
-#define PF_N_SYM 33
+ * Sharing a symbol only lets more texts through ("1.5" stands for "1,5")
+ * and keeps the table at 42 columns; non-ASCII is symbol 0, which no literal
+ * holds. canonical() spells each symbol one way: literals that read the same
+ * to the automaton must be one literal, as a state ends one. */
+#define PF_SYM_B 41
+#define PF_N_SYM 42
 
 static char canonical(char c)
 {
     if (c >= 'A' && c <= 'Z')
         return (char)(c + 32);
-    if (is_digit(c))
-        return '0';
-    if ((c >= 'a' && c <= 'z') || c == ' ' || c == '\'' || c == '-' || c == PF_B)
+    if ((c >= 'a' && c <= 'z') || is_digit(c) || c == ' ' || c == '\'' || c == '-' || c == PF_B)
         return c;
     return '.';
 }
@@ -946,12 +943,12 @@ static uint8_t symbol(char c)
 {
     c = canonical(c);
     return c >= 'a' && c <= 'z' ? (uint8_t)(1 + c - 'a')
-           : c == '0'           ? 27
-           : c == ' '           ? 28
-           : c == '\''          ? 29
-           : c == '-'           ? 30
+           : is_digit(c)        ? (uint8_t)(27 + c - '0')
+           : c == ' '           ? 37
+           : c == '\''          ? 38
+           : c == '-'           ? 39
            : c == PF_B          ? PF_SYM_B
-                                : 31;
+                                : 40;
 }
 
 
