@@ -337,6 +337,31 @@ const char *sf_message(const safety_t *s, const char *key)
     return NULL;
 }
 
+/* health_terms, each item a pattern of its own (sf_rails_t); a single
+ * string is a list of one. */
+static int compile_health(const cJSON *arr, const cJSON *sets, sf_rails_t *rl,
+                          sf_prefilter_t *pf, muse_error_t *err)
+{
+    size_t n = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : arr ? 1 : 0;
+    if (!n)
+        return MUSE_OK;
+    if (!(rl->health = calloc(n, sizeof *rl->health)))
+        return muse_err(err, MUSE_ENOMEM, "safety: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char where[64];
+        snprintf(where, sizeof where, "rules.json: health_terms[%zu]", i);
+        const cJSON *it = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, (int)i) : arr;
+        if (!cJSON_IsString(it))
+            return muse_err(err, MUSE_ECORRUPT, "safety policy: %s: patterns must be strings",
+                            where);
+        int rc = compile_pattern(it, sets, where, &rl->health[rl->n_health], pf, err);
+        if (rc)
+            return rc;
+        rl->n_health++;
+    }
+    return MUSE_OK;
+}
+
 int sf_load_rules(safety_t *s, muse_error_t *err)
 {
     int rc = MUSE_OK;
@@ -378,8 +403,8 @@ int sf_load_rules(safety_t *s, muse_error_t *err)
     }
     const cJSON *win = cJSON_GetObjectItemCaseSensitive(fr, "negation_window_words");
     s->negation_window = cJSON_IsNumber(win) ? win->valueint : 5;
-    if ((rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(j, "health_terms"), sets,
-                              "rules.json: health_terms", &rl->health, pf, err)) ||
+    if ((rc = compile_health(cJSON_GetObjectItemCaseSensitive(j, "health_terms"), sets, rl, pf,
+                             err)) ||
         (rc = compile_patterns(cJSON_GetObjectItemCaseSensitive(j, "greetings"), sets,
                                "rules.json: greetings", &s->greeting, NULL, NULL, err)) ||
         (rc = compile_pattern(cJSON_GetObjectItemCaseSensitive(j, "injection"), sets,
@@ -479,9 +504,12 @@ void safety_close(safety_t *s)
         sf_pattern_t *rails[] = {&rl->neg_cue,      &rl->pseudo_neg, &rl->clause_break,
                                  &rl->past,         &rl->present,    &rl->generic_q,
                                  &rl->hypo_generic, &rl->personal,   &rl->info_frame,
-                                 &rl->health,       &rl->injection,  &rl->model_gate};
+                                 &rl->injection,    &rl->model_gate};
         for (size_t i = 0; i < sizeof rails / sizeof rails[0]; i++)
             pcre2_code_free(rails[i]->code);
+        for (size_t i = 0; i < rl->n_health; i++)
+            pcre2_code_free(rl->health[i].code);
+        free(rl->health);
         pthread_mutex_destroy(&rl->jit_lock);
         free(rl);
     }
@@ -754,6 +782,16 @@ static int find_event(frame_ctx_t *c, sf_pattern_t *p, int strict, size_t *ms, s
         }
         from = b > a ? b : a + 1;
     }
+    return 0;
+}
+
+/* True when the text holds a health term (rules.json health_terms). */
+static int has_health_term(const frame_ctx_t *c)
+{
+    size_t a, b;
+    for (size_t i = 0; i < c->s->rails->n_health; i++)
+        if (find_gated(c, &c->s->rails->health[i], c->len, 0, &a, &b))
+            return 1;
     return 0;
 }
 
@@ -1058,8 +1096,7 @@ int safety_check_input(const safety_t *s, const char *text, safety_result_t *out
             goto nomem;
     }
 
-    if (out->verdict == SAFETY_ALLOW && rl->health.code &&
-        !find_gated(&fc, &rl->health, n.len, 0, &a, &b) &&
+    if (out->verdict == SAFETY_ALLOW && rl->n_health && !has_health_term(&fc) &&
         !has_unknown_word(s, n.text, n.len)) {
         out->verdict = SAFETY_REDIRECT;
         if ((rc = push_category(out, "out_of_scope")))

@@ -60,7 +60,11 @@ typedef struct sf_pattern {
  * sf_pattern_t takes. */
 typedef struct sf_rails {
     sf_pattern_t neg_cue, pseudo_neg, clause_break, past, present, generic_q, hypo_generic,
-        personal, info_frame, health, injection, model_gate;
+        personal, info_frame, injection, model_gate;
+    /* health_terms, one pattern per item: only "is there one anywhere?" is
+     * asked, and an item runs only when its own literals are in the text */
+    sf_pattern_t *health;
+    size_t n_health;
     pthread_mutex_t jit_lock;
 } sf_rails_t;
 
