@@ -892,7 +892,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     for (size_t i = 0; i < n_ids && nc < TRIAGE_CANDIDATES; i++)
         cand[nc++] = ids[i];
     kb_hits_t hits = {0};
-    kb_search_opts_t so = {.limit = TRIAGE_SEARCHED};
+    kb_search_opts_t so = {.limit = TRIAGE_SEARCHED, .no_snippets = 1};
     if (out->personal && kb_search(kb, question, &so, &hits, NULL) == MUSE_OK) {
         for (size_t i = 0; i < hits.n && nc < TRIAGE_CANDIDATES; i++) {
             if (strcmp(hits.v[i].kind, "condition") && strcmp(hits.v[i].kind, "symptom"))
