@@ -18,9 +18,9 @@ import sys
 AIM_ACCURACY = 85.0
 # set: (floor accuracy, floor safe rate, floor emergency recall), all in %
 FLOORS = {
-    "vignettes.jsonl": (81.0, 90.0, 100.0),
-    "vignettes_dev2.jsonl": (75.0, 88.0, 100.0),
-    "vignettes_holdout.jsonl": (72.0, 89.0, 100.0),
+    "vignettes.jsonl": (80.0, 89.0, 100.0),
+    "vignettes_dev2.jsonl": (79.0, 92.0, 100.0),
+    "vignettes_holdout.jsonl": (76.0, 91.0, 100.0),
 }
 
 muse = os.environ["MUSE_BIN"]
