@@ -29,71 +29,71 @@ static size_t n_same;
 static double min_score = 1.5, emergency_min_score = 1.0;
 static int load_rc = MUSE_OK;
 
-static void load_list(const cJSON *arr, cue_list_t *out)
+/* Loads a list of strings; 0 when the data holds no such array. */
+static int load_list(const cJSON *arr, cue_list_t *out)
 {
+    if (!cJSON_IsArray(arr))
+        return 0;
     out->v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *out->v);
     const cJSON *c;
     cJSON_ArrayForEach(c, arr)
         if (out->v && cJSON_IsString(c))
             out->v[out->n++] = strdup(c->valuestring);
+    return out->v != NULL;
+}
+
+static char *load_message(const cJSON *messages, const char *level)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(messages, level);
+    return cJSON_IsString(m) && m->valuestring[0] ? strdup(m->valuestring) : NULL;
 }
 
 static void load(void)
 {
+    static const struct {
+        const char *key;
+        cue_list_t *list;
+    } lists[] = {
+        {"negations", &negations},         {"functions", &functions},
+        {"terminators", &terminators},     {"reassurances", &reassurances},
+        {"children", &children},           {"qualifiers", &qualifiers},
+        {"weak", &weak},                   {"common", &common},
+        {"suspect", &suspect},             {"timing", &timing},
+        {"question_words", &question_words}, {"routine_signs", &routine_signs},
+        {"self_care_signs", &self_care_signs}, {"urgent_signs", &urgent_signs},
+        {"long_duration", &long_duration}, {"mild", &mild},
+        {"personal", &personal},           {"severe", &severe},
+    };
+    static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
     const cJSON *levels = cJSON_GetObjectItemCaseSensitive(root, "levels");
-    if (!cJSON_IsObject(levels)) {
-        load_rc = MUSE_ECORRUPT;
-        cJSON_Delete(root);
-        return;
-    }
-    static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
-    for (int i = 0; i < 4; i++)
-        load_list(cJSON_GetObjectItemCaseSensitive(levels, names[i]), &level_cues[i]);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "negations"), &negations);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "functions"), &functions);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "terminators"), &terminators);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "children"), &children);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "qualifiers"), &qualifiers);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "weak"), &weak);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "common"), &common);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "suspect"), &suspect);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "timing"), &timing);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "question_words"), &question_words);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "routine_signs"), &routine_signs);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "self_care_signs"), &self_care_signs);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "urgent_signs"), &urgent_signs);
+    int ok = cJSON_IsObject(levels);
+    for (int i = 0; ok && i < 4; i++)
+        ok = load_list(cJSON_GetObjectItemCaseSensitive(levels, names[i]), &level_cues[i]);
+    for (size_t i = 0; ok && i < sizeof lists / sizeof lists[0]; i++)
+        ok = load_list(cJSON_GetObjectItemCaseSensitive(root, lists[i].key), lists[i].list);
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "messages");
-    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(msg, "routine");
-    const cJSON *ms_ = cJSON_GetObjectItemCaseSensitive(msg, "self_care");
-    message_routine = strdup(cJSON_IsString(mr) ? mr->valuestring : "");
-    message_self_care = strdup(cJSON_IsString(ms_) ? ms_->valuestring : "");
-    const cJSON *mu = cJSON_GetObjectItemCaseSensitive(msg, "urgent");
-    message_urgent = strdup(cJSON_IsString(mu) ? mu->valuestring : "");
-    if (!message_urgent || !message_urgent[0])
-        load_rc = MUSE_ECORRUPT;
-    if (!message_routine || !message_self_care || !message_routine[0] || !message_self_care[0])
-        load_rc = MUSE_ECORRUPT;
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "suspect_overlap");
-    if (cJSON_IsNumber(so))
-        suspect_overlap = so->valueint;
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "reassurances"), &reassurances);
+    message_routine = load_message(msg, "routine");
+    message_self_care = load_message(msg, "self_care");
+    message_urgent = load_message(msg, "urgent");
+    ok = ok && message_routine && message_self_care && message_urgent;
     const cJSON *fam = cJSON_GetObjectItemCaseSensitive(root, "same");
     same = calloc((size_t)cJSON_GetArraySize(fam) + 1, sizeof *same);
     const cJSON *g;
     cJSON_ArrayForEach(g, fam)
         if (same && cJSON_IsArray(g) && cJSON_GetArraySize(g) > 0)
             load_list(g, &same[n_same++]);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "long_duration"), &long_duration);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "mild"), &mild);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "personal"), &personal);
-    load_list(cJSON_GetObjectItemCaseSensitive(root, "severe"), &severe);
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "suspect_overlap");
+    if (cJSON_IsNumber(so))
+        suspect_overlap = so->valueint;
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "min_score");
     if (cJSON_IsNumber(ms))
         min_score = ms->valuedouble;
     const cJSON *ems = cJSON_GetObjectItemCaseSensitive(root, "emergency_min_score");
     if (cJSON_IsNumber(ems))
         emergency_min_score = ems->valuedouble;
+    if (!ok || !same)
+        load_rc = MUSE_ECORRUPT;
     cJSON_Delete(root);
 }
 

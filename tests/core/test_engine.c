@@ -153,6 +153,36 @@ static void test_bp_series_gets_trend_chart(void **state)
     cJSON_Delete(a);
 }
 
+static const char *level_of(const char *q)
+{
+    static char level[16];
+    cJSON *a = ask(q, MUSE_MODE_AUTO);
+    snprintf(level, sizeof level, "%s", s(a, "answer.seek_care.level"));
+    cJSON_Delete(a);
+    return level;
+}
+
+/* Triage reads what the question denies and the limits of the guidance.
+ * Expected levels follow the NHS pages the entries cite: hives with swelling
+ * of the lips or tongue is an emergency (NHS "Hives"), a baby of 3 to 6
+ * months with 39 C or more needs help within 24 hours (NHS "High temperature
+ * (fever) in children"), an animal bite that looks infected is seen the same
+ * day (NHS "Animal and human bites"), a breast lump is seen by a GP (NHS
+ * "Breast lumps"). */
+static void test_triage_negation_and_limits(void **state)
+{
+    (void)state;
+    assert_string_not_equal(level_of("came out in hives on my arms today, no swelling of my lips or tongue and "
+                                     "breathing fine"),
+                            "emergency");
+    assert_string_equal(level_of("came out in hives on my arms today and now my lips and tongue are swelling"),
+                        "emergency");
+    assert_string_equal(level_of("my 4 month old has a temperature of 39.4"), "urgent");
+    assert_string_equal(level_of("my dog bit my hand yesterday and now it's red, swollen and there's pus"),
+                        "urgent");
+    assert_string_equal(level_of("found a lump in my breast, been there a few weeks, not painful"), "routine");
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -236,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_auto_escalates_only_when_needed),
         cmocka_unit_test(test_interaction_names_both),
         cmocka_unit_test(test_bp_series_gets_trend_chart),
+        cmocka_unit_test(test_triage_negation_and_limits),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_concurrent_asks),
     };
