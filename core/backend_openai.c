@@ -38,6 +38,7 @@
 #include "core/backend.h"
 #include "core/log.h"
 #include "core/muse_internal.h"
+#include "muse_buf.h"
 #include "muse_err.h"
 
 #define DEFAULT_BASE_URL "http://127.0.0.1:8080/v1"
@@ -63,38 +64,6 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf_t;
-
-static void buf_add(buf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void buf_puts(buf_t *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
 /* 1 when p starts a PHI placeholder such as "<PERSON>" or "<PHONE_NUMBER>":
  * upper case only, so it can never open or close one of the prompt's tags,
  * which are lower case. */
@@ -110,18 +79,18 @@ static int is_placeholder(const char *p)
  * '<' that could start a tag (a letter, '/', '!' or '?' follows) becomes
  * "&lt;", which models read as '<'. A bare "<120 mmHg" and the redaction
  * placeholders are left alone. In an attribute, '"' becomes "&quot;" too. */
-static void buf_data(buf_t *b, const char *s, int attribute)
+static void buf_data(muse_buf_t *b, const char *s, int attribute)
 {
     for (const char *p = s; *p; p++) {
         if (*p == '<' && (isalpha((unsigned char)p[1]) || p[1] == '/' || p[1] == '!' || p[1] == '?') &&
             !is_placeholder(p))
-            buf_puts(b, "&lt;");
+            muse_buf_puts(b, "&lt;");
         else if (attribute && *p == '"')
-            buf_puts(b, "&quot;");
+            muse_buf_puts(b, "&quot;");
         else if (attribute && (*p == '\n' || *p == '\r'))
-            buf_add(b, " ", 1);
+            muse_buf_add(b, " ", 1);
         else
-            buf_add(b, p, 1);
+            muse_buf_add(b, p, 1);
     }
 }
 
@@ -415,7 +384,7 @@ enum { X_WAIT = 0, X_RUN, X_DONE };
 typedef struct xfer {
     const char *label;      /* what the request is for, in messages: "specialist conditions" */
     char *body;             /* request JSON; owned */
-    buf_t resp;
+    muse_buf_t resp;
     size_t cap;
     int too_large;
     long status;
@@ -442,7 +411,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
         x->too_large = 1;
         return 0;   /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    buf_add(&x->resp, p, len);
+    muse_buf_add(&x->resp, p, len);
     return x->resp.oom ? 0 : len;
 }
 
@@ -619,21 +588,21 @@ static void server_message(const backend_openai_t *b, const xfer_t *x, char *out
     if (!msg)
         msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "detail"));
     if (msg) {
-        buf_t t = {0};
+        muse_buf_t t = {0};
         size_t kl = b->api_key ? strlen(b->api_key) : 0;
         for (const char *p = msg; *p && t.n < MAX_SERVER_MESSAGE;) {
             if (kl && strncmp(p, b->api_key, kl) == 0) {
-                buf_puts(&t, "[key]");
+                muse_buf_puts(&t, "[key]");
                 p += kl;
             } else if (strncmp(p, "sk-", 3) == 0) {
-                buf_puts(&t, "[key]");
+                muse_buf_puts(&t, "[key]");
                 while (*p && !isspace((unsigned char)*p) && *p != '"' && *p != '\'' && *p != ',')
                     p++;
             } else if ((unsigned char)*p < 0x20) {
-                buf_add(&t, " ", 1);
+                muse_buf_add(&t, " ", 1);
                 p++;
             } else {
-                buf_add(&t, p, 1);
+                muse_buf_add(&t, p, 1);
                 p++;
             }
         }
@@ -869,28 +838,28 @@ static int id_known(const ask_t *a, const char *id)
 
 static char *system_prompt(const ask_t *a, int kind, const specialist_t *sp)
 {
-    buf_t t = {0};
+    muse_buf_t t = {0};
     char *base = NULL;
     const char *extra = kind == CALL_AGGREGATE ? ", and the specialists' drafts inside <drafts>...</drafts>" : "";
     size_t l = sizeof SYSTEM_PROMPT + strlen(extra);
     if (!(base = malloc(l)))
         return NULL;
     snprintf(base, l, SYSTEM_PROMPT, extra);
-    buf_puts(&t, base);
+    muse_buf_puts(&t, base);
     free(base);
     char more[1024];
     if (kind == CALL_THINKING) {
         /* About three quarters of a word per token. */
         snprintf(more, sizeof more, THINKING_PROMPT, a->b->reasoning_budget * 3 / 4 > 50
                                                          ? a->b->reasoning_budget * 3 / 4 : 50);
-        buf_puts(&t, more);
+        muse_buf_puts(&t, more);
     }
     if (sp) {
         snprintf(more, sizeof more, SPECIALIST_PROMPT, sp->name, sp->focus);
-        buf_puts(&t, more);
+        muse_buf_puts(&t, more);
     }
     if (kind == CALL_AGGREGATE)
-        buf_puts(&t, AGGREGATOR_PROMPT);
+        muse_buf_puts(&t, AGGREGATOR_PROMPT);
     if (t.oom) {
         free(t.p);
         return NULL;
@@ -925,16 +894,16 @@ static char *request_body(const ask_t *a, int kind, const specialist_t *sp, cons
         cJSON_AddStringToObject(m, "role", "assistant");
         cJSON_AddStringToObject(m, "content", bad_reply);
         cJSON_AddItemToArray(msgs, m);
-        buf_t t = {0};
-        buf_puts(&t, "Your reply could not be used: ");
-        buf_puts(&t, why);
-        buf_puts(&t, ".\nReply again with only the JSON object that matches the schema. Every section needs at "
+        muse_buf_t t = {0};
+        muse_buf_puts(&t, "Your reply could not be used: ");
+        muse_buf_puts(&t, why);
+        muse_buf_puts(&t, ".\nReply again with only the JSON object that matches the schema. Every section needs at "
                      "least one citation, and citations may only be these passage ids: ");
         for (size_t i = 0; i < a->n_ids; i++) {
-            buf_puts(&t, i ? ", " : "");
-            buf_puts(&t, a->ids[i]);
+            muse_buf_puts(&t, i ? ", " : "");
+            muse_buf_puts(&t, a->ids[i]);
         }
-        buf_puts(&t, ".");
+        muse_buf_puts(&t, ".");
         m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", "user");
         cJSON_AddStringToObject(m, "content", t.p ? t.p : "");
@@ -1366,9 +1335,9 @@ static cJSON *merge_agreeing(cJSON *const *ans, const int *voter, size_t n)
  * NULL when out of memory; the caller frees the result. */
 static char *drafts_message(const ask_t *a, cJSON *const *ans, const int *voter)
 {
-    buf_t t = {0};
-    buf_puts(&t, a->user);
-    buf_puts(&t, "\n<drafts>\n");
+    muse_buf_t t = {0};
+    muse_buf_puts(&t, a->user);
+    muse_buf_puts(&t, "\n<drafts>\n");
     for (size_t i = 0; i < N_SPECIALISTS; i++) {
         if (!voter[i])
             continue;
@@ -1377,14 +1346,14 @@ static char *drafts_message(const ask_t *a, cJSON *const *ans, const int *voter)
             t.oom = 1;
             break;
         }
-        buf_puts(&t, "<draft specialist=\"");
-        buf_puts(&t, SPECIALISTS[i].name);
-        buf_puts(&t, "\">\n");
+        muse_buf_puts(&t, "<draft specialist=\"");
+        muse_buf_puts(&t, SPECIALISTS[i].name);
+        muse_buf_puts(&t, "\">\n");
         buf_data(&t, d, 0);
-        buf_puts(&t, "\n</draft>\n");
+        muse_buf_puts(&t, "\n</draft>\n");
         free(d);
     }
-    buf_puts(&t, "</drafts>\n");
+    muse_buf_puts(&t, "</drafts>\n");
     if (t.oom) {
         free(t.p);
         return NULL;
@@ -1599,14 +1568,14 @@ static int build_user_message(ask_t *a, const char *question, const cJSON *passa
     size_t n_phi = 0, n_inj = 0;
     char *q = NULL, *rtext = NULL;
     cJSON *rd = NULL;
-    buf_t t = {0};
+    muse_buf_t t = {0};
     double t0 = now_ms();
     int rc = clean_text(a, question, 1, &q, &n_phi, &n_inj, err);
     if (rc != MUSE_OK)
         goto done;
-    buf_puts(&t, "<question>\n");
+    muse_buf_puts(&t, "<question>\n");
     buf_data(&t, q, 0);
-    buf_puts(&t, "\n</question>\n\n<passages>\n");
+    muse_buf_puts(&t, "\n</question>\n\n<passages>\n");
     const cJSON *p;
     cJSON_ArrayForEach(p, passages) {
         char *text = NULL;
@@ -1617,22 +1586,22 @@ static int build_user_message(ask_t *a, const char *question, const cJSON *passa
             goto done;
         const char *title = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "title"));
         const char *section = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "section"));
-        buf_puts(&t, "<passage id=\"");
+        muse_buf_puts(&t, "<passage id=\"");
         buf_data(&t, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "id")), 1);
         if (title) {
-            buf_puts(&t, "\" title=\"");
+            muse_buf_puts(&t, "\" title=\"");
             buf_data(&t, title, 1);
         }
         if (section) {
-            buf_puts(&t, "\" section=\"");
+            muse_buf_puts(&t, "\" section=\"");
             buf_data(&t, section, 1);
         }
-        buf_puts(&t, "\">\n");
+        muse_buf_puts(&t, "\">\n");
         buf_data(&t, text, 0);
-        buf_puts(&t, "\n</passage>\n");
+        muse_buf_puts(&t, "\n</passage>\n");
         free(text);
     }
-    buf_puts(&t, "</passages>\n");
+    muse_buf_puts(&t, "</passages>\n");
     if (readings && cJSON_GetArraySize(readings) > 0) {
         if (!(rd = cJSON_Duplicate(readings, 1))) {
             rc = muse_err(err, MUSE_ENOMEM, "out of memory");
@@ -1644,9 +1613,9 @@ static int build_user_message(ask_t *a, const char *question, const cJSON *passa
             rc = muse_err(err, MUSE_ENOMEM, "out of memory");
             goto done;
         }
-        buf_puts(&t, "\n<readings>\n");
+        muse_buf_puts(&t, "\n<readings>\n");
         buf_data(&t, rtext, 0);
-        buf_puts(&t, "\n</readings>\n");
+        muse_buf_puts(&t, "\n</readings>\n");
     }
     if (t.oom) {
         rc = muse_err(err, MUSE_ENOMEM, "out of memory");

@@ -51,6 +51,7 @@
 #include "core/server.h"
 #include "kb/kb.h"
 #include "medical/medical.h"
+#include "muse_buf.h"
 #include "muse_err.h"
 
 /* The page and the API description, compiled in by muse-embed (core/web/,
@@ -75,46 +76,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf_t;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && (size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
 }
 
 /* ---- routes ---- */
@@ -1586,8 +1547,8 @@ static enum MHD_Result handle_kb_entry(server_t *s, req_t *r, struct MHD_Connect
 static enum MHD_Result handle_healthz(server_t *s, req_t *r, struct MHD_Connection *c)
 {
     int stopping = atomic_load(&s->stopping);
-    sbuf_t b = {0};
-    sb_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.0f,\"kb\":%s}",
+    muse_buf_t b = {0};
+    muse_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.0f,\"kb\":%s}",
               stopping ? "stopping" : "ok", muse_version(), now_s() - s->started,
               s->health_kb ? s->health_kb : "null");
     if (b.oom) {
@@ -1598,14 +1559,14 @@ static enum MHD_Result handle_healthz(server_t *s, req_t *r, struct MHD_Connecti
     return reply_json_text(s, r, c, stopping ? 503 : 200, b.p, NULL);
 }
 
-static void metrics_text(server_t *s, sbuf_t *b)
+static void metrics_text(server_t *s, muse_buf_t *b)
 {
     metrics_t *mt = &s->metrics;
-    sb_printf(b, "# HELP muse_build_info Muse version.\n# TYPE muse_build_info gauge\n"
+    muse_buf_printf(b, "# HELP muse_build_info Muse version.\n# TYPE muse_build_info gauge\n"
                  "muse_build_info{version=\"%s\"} 1\n", muse_version());
-    sb_printf(b, "# HELP muse_uptime_seconds Seconds since the server started.\n"
+    muse_buf_printf(b, "# HELP muse_uptime_seconds Seconds since the server started.\n"
                  "# TYPE muse_uptime_seconds gauge\nmuse_uptime_seconds %.3f\n", now_s() - s->started);
-    sb_printf(b, "# HELP muse_http_requests_total HTTP requests answered, by route and status.\n"
+    muse_buf_printf(b, "# HELP muse_http_requests_total HTTP requests answered, by route and status.\n"
                  "# TYPE muse_http_requests_total counter\n");
     for (int i = 0; i < R_COUNT; i++)
         for (size_t k = 0; k <= N_STATUS; k++) {
@@ -1613,20 +1574,20 @@ static void metrics_text(server_t *s, sbuf_t *b)
             if (n == 0)
                 continue;
             if (k < N_STATUS)
-                sb_printf(b, "muse_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n", ROUTES[i].label,
+                muse_buf_printf(b, "muse_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n", ROUTES[i].label,
                           STATUSES[k], n);
             else
-                sb_printf(b, "muse_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+                muse_buf_printf(b, "muse_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
                           ROUTES[i].label, n);
         }
-    sb_printf(b, "# HELP muse_http_requests_aborted_total Requests whose connection closed before an answer was sent.\n"
+    muse_buf_printf(b, "# HELP muse_http_requests_aborted_total Requests whose connection closed before an answer was sent.\n"
                  "# TYPE muse_http_requests_aborted_total counter\n");
     for (int i = 0; i < R_COUNT; i++) {
         unsigned long n = atomic_load(&mt->aborted[i]);
         if (n)
-            sb_printf(b, "muse_http_requests_aborted_total{route=\"%s\"} %lu\n", ROUTES[i].label, n);
+            muse_buf_printf(b, "muse_http_requests_aborted_total{route=\"%s\"} %lu\n", ROUTES[i].label, n);
     }
-    sb_printf(b, "# HELP muse_http_request_duration_seconds Time from request headers to the end of the answer.\n"
+    muse_buf_printf(b, "# HELP muse_http_request_duration_seconds Time from request headers to the end of the answer.\n"
                  "# TYPE muse_http_request_duration_seconds histogram\n");
     for (int i = 0; i < R_COUNT; i++) {
         unsigned long cum = 0;
@@ -1640,26 +1601,26 @@ static void metrics_text(server_t *s, sbuf_t *b)
             continue;
         for (int k = 0; k < N_BUCKETS; k++) {
             cum += counts[k];
-            sb_printf(b, "muse_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+            muse_buf_printf(b, "muse_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
                       ROUTES[i].label, BUCKETS[k], cum);
         }
-        sb_printf(b, "muse_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
+        muse_buf_printf(b, "muse_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
                   ROUTES[i].label, total);
-        sb_printf(b, "muse_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", ROUTES[i].label,
+        muse_buf_printf(b, "muse_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", ROUTES[i].label,
                   (double)atomic_load(&mt->sum_us[i]) / 1e6);
-        sb_printf(b, "muse_http_request_duration_seconds_count{route=\"%s\"} %lu\n", ROUTES[i].label, total);
+        muse_buf_printf(b, "muse_http_request_duration_seconds_count{route=\"%s\"} %lu\n", ROUTES[i].label, total);
     }
-    sb_printf(b, "# HELP muse_safety_verdicts_total Safety verdicts given, by endpoint.\n"
+    muse_buf_printf(b, "# HELP muse_safety_verdicts_total Safety verdicts given, by endpoint.\n"
                  "# TYPE muse_safety_verdicts_total counter\n");
     for (int e = 0; e < 2; e++)
         for (int v = 0; v < N_VERDICTS; v++)
-            sb_printf(b, "muse_safety_verdicts_total{endpoint=\"%s\",verdict=\"%s\"} %lu\n",
+            muse_buf_printf(b, "muse_safety_verdicts_total{endpoint=\"%s\",verdict=\"%s\"} %lu\n",
                       e == 0 ? "/v1/ask" : "/v1/safety/check", VERDICTS[v],
                       atomic_load(&s->metrics.verdicts[e][v]));
     pthread_mutex_lock(&s->cache.lock);
     size_t ac_n = s->cache.n, ac_bytes = s->cache.bytes;
     pthread_mutex_unlock(&s->cache.lock);
-    sb_printf(b, "# HELP muse_answer_cache_hits_total /v1/ask answers served from the answer cache.\n"
+    muse_buf_printf(b, "# HELP muse_answer_cache_hits_total /v1/ask answers served from the answer cache.\n"
                  "# TYPE muse_answer_cache_hits_total counter\nmuse_answer_cache_hits_total %lu\n"
                  "# HELP muse_answer_cache_misses_total /v1/ask requests the answer cache did not hold (0 while it is off).\n"
                  "# TYPE muse_answer_cache_misses_total counter\nmuse_answer_cache_misses_total %lu\n"
@@ -1671,21 +1632,21 @@ static void metrics_text(server_t *s, sbuf_t *b)
                  "# TYPE muse_answer_cache_bytes gauge\nmuse_answer_cache_bytes %zu\n",
               atomic_load(&mt->cache_hits), atomic_load(&mt->cache_misses), atomic_load(&mt->cache_evictions),
               ac_n, ac_bytes);
-    sb_printf(b, "# HELP muse_http_requests_in_flight Requests being received or answered.\n"
+    muse_buf_printf(b, "# HELP muse_http_requests_in_flight Requests being received or answered.\n"
                  "# TYPE muse_http_requests_in_flight gauge\nmuse_http_requests_in_flight %ld\n",
               atomic_load(&s->in_flight));
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    sb_printf(b, "# HELP muse_http_connections Open client connections.\n"
+    muse_buf_printf(b, "# HELP muse_http_connections Open client connections.\n"
                  "# TYPE muse_http_connections gauge\nmuse_http_connections %u\n",
               di ? di->num_connections : 0);
-    sb_printf(b, "# HELP muse_http_request_body_bytes_total Request body bytes received.\n"
+    muse_buf_printf(b, "# HELP muse_http_request_body_bytes_total Request body bytes received.\n"
                  "# TYPE muse_http_request_body_bytes_total counter\nmuse_http_request_body_bytes_total %lu\n",
               atomic_load(&mt->body_bytes));
 }
 
 static enum MHD_Result handle_metrics(server_t *s, req_t *r, struct MHD_Connection *c)
 {
-    sbuf_t b = {0};
+    muse_buf_t b = {0};
     metrics_text(s, &b);
     if (b.oom || !b.p) {
         free(b.p);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "medical/medical_internal.h"
+#include "muse_buf.h"
 
 static double round_to(double v, int decimals)
 {
@@ -417,48 +418,6 @@ fail:
 
 /* ---- text for people ---------------------------------------------------- */
 
-typedef struct tbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} tbuf_t;
-
-static void tb_printf(tbuf_t *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void tb_printf(tbuf_t *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap <= b->n + (size_t)w)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -471,42 +430,42 @@ static double jnum(const cJSON *o, const char *k)
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
-static void text_reading(tbuf_t *b, const cJSON *r, int many)
+static void text_reading(muse_buf_t *b, const cJSON *r, int many)
 {
     const char *label = jstr(r, "label"), *disp = jstr(r, "display"), *time = jstr(r, "time");
     const cJSON *cat = cJSON_GetObjectItemCaseSensitive(r, "category");
     const char *note = jstr(r, "note");
-    tb_printf(b, "%s%s %s", many ? "  - " : "", label, disp ? disp : "");
+    muse_buf_printf(b, "%s%s %s", many ? "  - " : "", label, disp ? disp : "");
     if (time)
-        tb_printf(b, " (%s)", time);
+        muse_buf_printf(b, " (%s)", time);
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "implausible"))) {
-        tb_printf(b, ": not interpreted, %s.\n", note ? note : "implausible");
+        muse_buf_printf(b, ": not interpreted, %s.\n", note ? note : "implausible");
         return;
     }
     if (cJSON_IsObject(cat)) {
         const char *range = jstr(cat, "range"), *cl = jstr(cat, "label");
-        tb_printf(b, " is in the %s%s", cl ? cl : "?", cl && med_stristr(cl, strlen(cl), "range") ? "" : " range");
+        muse_buf_printf(b, " is in the %s%s", cl ? cl : "?", cl && med_stristr(cl, strlen(cl), "range") ? "" : " range");
         if (range)
-            tb_printf(b, " (%s)", range);
-        tb_printf(b, ".");
+            muse_buf_printf(b, " (%s)", range);
+        muse_buf_printf(b, ".");
         if (!many) {
             const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
             if (jstr(cat, "population"))
-                tb_printf(b, "\n  Who this range is for: %s", jstr(cat, "population"));
+                muse_buf_printf(b, "\n  Who this range is for: %s", jstr(cat, "population"));
             if (jstr(src, "title"))
-                tb_printf(b, "\n  Source: %s", jstr(src, "title"));
+                muse_buf_printf(b, "\n  Source: %s", jstr(src, "title"));
         }
         if (jstr(cat, "note"))
-            tb_printf(b, "\n    %s", jstr(cat, "note"));
+            muse_buf_printf(b, "\n    %s", jstr(cat, "note"));
     } else {
-        tb_printf(b, ".");
+        muse_buf_printf(b, ".");
     }
     if (note && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "assumed_unit")))
-        tb_printf(b, "\n    Assumption: %s.", note);
-    tb_printf(b, "\n");
+        muse_buf_printf(b, "\n    Assumption: %s.", note);
+    muse_buf_printf(b, "\n");
 }
 
-static void text_series(tbuf_t *b, const cJSON *sj)
+static void text_series(muse_buf_t *b, const cJSON *sj)
 {
     const char *kind = jstr(sj, "kind");
     int is_bp = kind && strcmp(kind, "bp") == 0;
@@ -521,41 +480,41 @@ static void text_series(tbuf_t *b, const cJSON *sj)
     const cJSON *c0 = cJSON_GetArrayItem(comps, 0), *c1 = cJSON_GetArrayItem(comps, 1);
     const cJSON *span = cJSON_GetObjectItemCaseSensitive(sj, "span");
     char a[32], b2[32], c[32], d[32];
-    tb_printf(b, "\n%s: %.0f readings", jstr(sj, "label"), count);
+    muse_buf_printf(b, "\n%s: %.0f readings", jstr(sj, "label"), count);
     if (cJSON_IsObject(span) && jnum(span, "days") >= 1)
-        tb_printf(b, " over %.0f days (%s to %s)", jnum(span, "days"), jstr(span, "first"), jstr(span, "last"));
+        muse_buf_printf(b, " over %.0f days (%s to %s)", jnum(span, "days"), jstr(span, "first"), jstr(span, "last"));
     else if (cJSON_IsObject(span))
-        tb_printf(b, " on %s", jstr(span, "first"));
-    tb_printf(b, ".\n");
+        muse_buf_printf(b, " on %s", jstr(span, "first"));
+    muse_buf_printf(b, ".\n");
     const cJSON *avg = cJSON_GetObjectItemCaseSensitive(sj, "average");
     const cJSON *acat = cJSON_GetObjectItemCaseSensitive(avg, "category");
     med_fmt_num(a, sizeof a, jnum(c0, "mean"), dec);
     if (is_bp) {
         med_fmt_num(b2, sizeof b2, jnum(c1, "mean"), dec);
-        tb_printf(b, "  Average %s/%s %s", a, b2, du);
+        muse_buf_printf(b, "  Average %s/%s %s", a, b2, du);
     } else {
-        tb_printf(b, "  Average %s %s", a, du);
+        muse_buf_printf(b, "  Average %s %s", a, du);
     }
     if (cJSON_IsObject(acat))
-        tb_printf(b, " (%s)", jstr(acat, "label"));
+        muse_buf_printf(b, " (%s)", jstr(acat, "label"));
     med_fmt_num(a, sizeof a, jnum(c0, "min"), dec);
     med_fmt_num(b2, sizeof b2, jnum(c0, "max"), dec);
     if (is_bp) {
         med_fmt_num(c, sizeof c, jnum(c1, "min"), dec);
         med_fmt_num(d, sizeof d, jnum(c1, "max"), dec);
-        tb_printf(b, "; top number from %s to %s, bottom from %s to %s.\n", a, b2, c, d);
+        muse_buf_printf(b, "; top number from %s to %s, bottom from %s to %s.\n", a, b2, c, d);
     } else {
-        tb_printf(b, "; from %s to %s.\n", a, b2);
+        muse_buf_printf(b, "; from %s to %s.\n", a, b2);
     }
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(c0, "trend");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tr, "valid"))) {
         const char *dir = jstr(tr, "direction");
         med_fmt_num(a, sizeof a, fabs(jnum(tr, "slope")), dec + 1);
         if (dir && strcmp(dir, "no clear change") == 0)
-            tb_printf(b, "  Trend%s: no clear change (%s confidence).\n", is_bp ? " (top number)" : "",
+            muse_buf_printf(b, "  Trend%s: no clear change (%s confidence).\n", is_bp ? " (top number)" : "",
                       jstr(tr, "confidence"));
         else
-            tb_printf(b, "  Trend%s: %s about %s %s per %s (%s confidence).\n",
+            muse_buf_printf(b, "  Trend%s: %s about %s %s per %s (%s confidence).\n",
                       is_bp ? " (top number)" : "", dir, a, du, jstr(tr, "per"), jstr(tr, "confidence"));
     }
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(c0, "morning_evening");
@@ -564,7 +523,7 @@ static void text_series(tbuf_t *b, const cJSON *sj)
         med_fmt_num(a, sizeof a, jnum(me, "morning_mean"), dec);
         med_fmt_num(b2, sizeof b2, jnum(me, "evening_mean"), dec);
         med_fmt_num(c, sizeof c, fabs(diff), dec);
-        tb_printf(b, "  Mornings average %s, evenings %s%s: %s.\n", a, b2, is_bp ? " (top number)" : "",
+        muse_buf_printf(b, "  Mornings average %s, evenings %s%s: %s.\n", a, b2, is_bp ? " (top number)" : "",
                   fabs(diff) < 0.5 ? "about the same"
                                    : diff > 0 ? "mornings are higher" : "evenings are higher");
         (void)c;
@@ -574,31 +533,31 @@ static void text_series(tbuf_t *b, const cJSON *sj)
     cJSON_ArrayForEach(cj, cats) {
         if (jnum(cj, "count") <= 0)
             continue;
-        tb_printf(b, "%s%s %.0f%%", first ? "  Readings by range: " : ", ", jstr(cj, "label"),
+        muse_buf_printf(b, "%s%s %.0f%%", first ? "  Readings by range: " : ", ", jstr(cj, "label"),
                   100 * jnum(cj, "share"));
         first = 0;
     }
     if (!first)
-        tb_printf(b, ".\n");
+        muse_buf_printf(b, ".\n");
 }
 
 int medical_interpret_text(const cJSON *interp, char **out, muse_error_t *err)
 {
-    tbuf_t b = {0};
+    muse_buf_t b = {0};
     *out = NULL;
     const cJSON *readings = cJSON_GetObjectItemCaseSensitive(interp, "readings");
     int n = cJSON_GetArraySize(readings);
     const cJSON *r;
     if (n == 0)
-        tb_printf(&b, "No measurements were found.\n");
+        muse_buf_printf(&b, "No measurements were found.\n");
     else if (n == 1)
         text_reading(&b, cJSON_GetArrayItem(readings, 0), 0);
     else {
-        tb_printf(&b, "%d readings:\n", n);
+        muse_buf_printf(&b, "%d readings:\n", n);
         int shown = 0;
         cJSON_ArrayForEach(r, readings) {
             if (shown++ == 20) {
-                tb_printf(&b, "  ... and %d more (use --json for all of them)\n", n - 20);
+                muse_buf_printf(&b, "  ... and %d more (use --json for all of them)\n", n - 20);
                 break;
             }
             text_reading(&b, r, 1);
@@ -610,35 +569,35 @@ int medical_interpret_text(const cJSON *interp, char **out, muse_error_t *err)
 
     const cJSON *pats = cJSON_GetObjectItemCaseSensitive(interp, "patterns"), *pj;
     if (cJSON_GetArraySize(pats) > 0) {
-        tb_printf(&b, "\nWhat stands out:\n");
+        muse_buf_printf(&b, "\nWhat stands out:\n");
         cJSON_ArrayForEach(pj, pats) {
             const char *sev = jstr(pj, "severity");
-            tb_printf(&b, "  %s %s\n", sev && strcmp(sev, "urgent") == 0 ? "!!" : sev && strcmp(sev, "warning") == 0 ? "! " : "- ",
+            muse_buf_printf(&b, "  %s %s\n", sev && strcmp(sev, "urgent") == 0 ? "!!" : sev && strcmp(sev, "warning") == 0 ? "! " : "- ",
                       jstr(pj, "explanation"));
         }
     }
     const cJSON *ix = cJSON_GetObjectItemCaseSensitive(interp, "interactions"), *ij;
     if (cJSON_GetArraySize(ix) > 0) {
-        tb_printf(&b, "\nMedicine interactions to check with a pharmacist or doctor:\n");
+        muse_buf_printf(&b, "\nMedicine interactions to check with a pharmacist or doctor:\n");
         cJSON_ArrayForEach(ij, ix) {
             const cJSON *bt = cJSON_GetObjectItemCaseSensitive(ij, "between");
             const cJSON *x = cJSON_GetArrayItem(bt, 0), *y = cJSON_GetArrayItem(bt, 1);
-            tb_printf(&b, "  ! %s + %s (%s): %s %s\n", cJSON_IsString(x) ? x->valuestring : "?",
+            muse_buf_printf(&b, "  ! %s + %s (%s): %s %s\n", cJSON_IsString(x) ? x->valuestring : "?",
                       cJSON_IsString(y) ? y->valuestring : "?", jstr(ij, "severity"), jstr(ij, "summary"),
                       jstr(ij, "advice"));
         }
     }
     const cJSON *prob = cJSON_GetObjectItemCaseSensitive(interp, "problems");
     if (cJSON_GetArraySize(prob) > 0) {
-        tb_printf(&b, "\nNot read (fix these and run again):\n");
+        muse_buf_printf(&b, "\nNot read (fix these and run again):\n");
         cJSON_ArrayForEach(pj, prob)
-            tb_printf(&b, "  %s: %s\n", jstr(pj, "where"), jstr(pj, "message"));
+            muse_buf_printf(&b, "  %s: %s\n", jstr(pj, "where"), jstr(pj, "message"));
         double more = jnum(interp, "problems_not_listed");
         if (!isnan(more))
-            tb_printf(&b, "  ... and %.0f more\n", more);
+            muse_buf_printf(&b, "  ... and %.0f more\n", more);
     }
     if (n > 0)
-        tb_printf(&b, "\nThis is information about your numbers, not a diagnosis. Talk to your doctor "
+        muse_buf_printf(&b, "\nThis is information about your numbers, not a diagnosis. Talk to your doctor "
                       "or nurse about what they mean for you.\n");
     if (b.oom) {
         free(b.p);

@@ -25,58 +25,27 @@
 #include <time.h>
 
 #include "medical/medical_internal.h"
+#include "muse_buf.h"
 
 #define TEXT_MAX ((size_t)64 << 20)
 
 /* ---- building the patterns ------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf_t;
-
-static void sb_add(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf_t *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 /* A literal phrase as a pattern: metacharacters escaped, and a space or a
  * hyphen between words matching any run of spaces/hyphens or none, so
  * "ldl-c", "ldl c" and "LDLc" all match the alias "ldl-c". */
-static void sb_literal(sbuf_t *b, const char *s)
+static void sb_literal(muse_buf_t *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == ' ' || *s == '-') {
-            sb_puts(b, "[\\s\\-]*");
+            muse_buf_puts(b, "[\\s\\-]*");
             while (s[1] == ' ' || s[1] == '-')
                 s++;
         } else if (strchr("\\^$.|?*+()[]{}/#", *s)) {
             char e[3] = {'\\', *s, 0};
-            sb_puts(b, e);
+            muse_buf_puts(b, e);
         } else {
-            sb_add(b, s, 1);
+            muse_buf_add(b, s, 1);
         }
     }
 }
@@ -89,7 +58,7 @@ static int by_length_desc(const void *a, const void *b)
 
 /* "(?:longest|...|shortest)" from the strings of one or more JSON arrays;
  * longest first so that "fasting glucose" wins over "glucose". */
-static void sb_alternation(sbuf_t *b, const cJSON *const *arrays, int n_arrays,
+static void sb_alternation(muse_buf_t *b, const cJSON *const *arrays, int n_arrays,
                            const char *const *extra, int n_extra)
 {
     const char *words[256];
@@ -103,18 +72,18 @@ static void sb_alternation(sbuf_t *b, const cJSON *const *arrays, int n_arrays,
     for (int i = 0; i < n_extra && n < 256; i++)
         words[n++] = extra[i];
     qsort(words, (size_t)n, sizeof *words, by_length_desc);
-    sb_puts(b, "(?:");
+    muse_buf_puts(b, "(?:");
     for (int i = 0; i < n; i++) {
         if (i)
-            sb_puts(b, "|");
+            muse_buf_puts(b, "|");
         sb_literal(b, words[i]);
     }
     if (n == 0)
-        sb_puts(b, "(*FAIL)");
-    sb_puts(b, ")");
+        muse_buf_puts(b, "(*FAIL)");
+    muse_buf_puts(b, ")");
 }
 
-static void sb_units(sbuf_t *b, const med_kind_def_t *kd, int standalone_only,
+static void sb_units(muse_buf_t *b, const med_kind_def_t *kd, int standalone_only,
                      const cJSON *standalone_text)
 {
     const cJSON *arrays[MED_MAX_UNITS];
@@ -155,19 +124,19 @@ static const char bp_branch[] =
  * defined once as subroutines (?&F) and (?&N) at the end of the pattern,
  * since repeating them in every kind's branch would overflow PCRE2's
  * pattern size. */
-static void sb_fillers(sbuf_t *b, const cJSON *fillers)
+static void sb_fillers(muse_buf_t *b, const cJSON *fillers)
 {
     (void)fillers;
-    sb_puts(b, "(?&F)");
+    muse_buf_puts(b, "(?&F)");
 }
 
-static void sb_define(sbuf_t *b, const cJSON *fillers, const cJSON *not_units)
+static void sb_define(muse_buf_t *b, const cJSON *fillers, const cJSON *not_units)
 {
-    sb_puts(b, "(?(DEFINE)(?<F>(?:\\s*[:=~]|\\s+-(?=\\s)|\\s*[(\\[](?:fasting|random|non-?fasting)[)\\]]|\\s+");
+    muse_buf_puts(b, "(?(DEFINE)(?<F>(?:\\s*[:=~]|\\s+-(?=\\s)|\\s*[(\\[](?:fasting|random|non-?fasting)[)\\]]|\\s+");
     sb_alternation(b, &fillers, 1, NULL, 0);
-    sb_puts(b, "(?![a-z0-9])){0,8}\\s*)(?<N>\\s*");
+    muse_buf_puts(b, "(?![a-z0-9])){0,8}\\s*)(?<N>\\s*");
     sb_alternation(b, &not_units, 1, NULL, 0);
-    sb_puts(b, "(?![a-z])))");
+    muse_buf_puts(b, "(?![a-z])))");
 }
 
 /* Feet and inches after the number: 5'10", 5 ft 10 in, 5ft10. */
@@ -183,7 +152,7 @@ static void sb_define(sbuf_t *b, const cJSON *fillers, const cJSON *not_units)
  * than by every kind's branch in turn. */
 static char *build_measure_pattern(const med_data_t *d)
 {
-    sbuf_t b = {0};
+    muse_buf_t b = {0};
     const cJSON *fillers = cJSON_GetObjectItemCaseSensitive(d->units, "fillers");
     const cJSON *not_units = cJSON_GetObjectItemCaseSensitive(d->units, "not_units");
     const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(d->units, "kinds");
@@ -191,17 +160,17 @@ static char *build_measure_pattern(const med_data_t *d)
     const cJSON *kj;
 
     /* ---- forms that start with a word ---- */
-    sb_puts(&b, "(?|(?<![a-z0-9])(?=[a-z])(?|");
+    muse_buf_puts(&b, "(?|(?<![a-z0-9])(?=[a-z])(?|");
     /* Feet and inches after "height" or "I'm": before the plain height
      * branch, so that "height 5'10" keeps its inches. */
     sb_alternation(&b, &height->aliases, 1, (const char *const[]){"i am", "i'm", "i’m", "im"}, 4);
-    sb_puts(&b, "(?![a-z0-9])\\s*(?:is\\s+|of\\s+|[:=]\\s*)?" FT_TAIL);
+    muse_buf_puts(&b, "(?![a-z0-9])\\s*(?:is\\s+|of\\s+|[:=]\\s*)?" FT_TAIL);
     /* Stones after a weight word ("weight 12 st 4"). */
-    sb_puts(&b, "|");
+    muse_buf_puts(&b, "|");
     sb_alternation(&b, &weight->aliases, 1, NULL, 0);
-    sb_puts(&b, "(?![a-z0-9])");
+    muse_buf_puts(&b, "(?![a-z0-9])");
     sb_fillers(&b, fillers);
-    sb_puts(&b, "(\\d{1,2})\\s*(?:st|stones?)(?![a-z])" ST_TAIL);
+    muse_buf_puts(&b, "(\\d{1,2})\\s*(?:st|stones?)(?![a-z])" ST_TAIL);
     /* One branch per kind: an alias, filler words, a number, a unit. */
     cJSON_ArrayForEach(kj, kinds) {
         /* Runs while the data loads: look kinds up without the data. */
@@ -209,24 +178,24 @@ static char *build_measure_pattern(const med_data_t *d)
         if (k < 0 || k == MED_BP)
             continue;
         char mark[64];
-        sb_puts(&b, "|");
+        muse_buf_puts(&b, "|");
         sb_alternation(&b, &d->kinds[k].aliases, 1, NULL, 0);
-        sb_puts(&b, "(?![a-z0-9])");
+        muse_buf_puts(&b, "(?![a-z0-9])");
         sb_fillers(&b, fillers);
-        sb_puts(&b, NUM "(?:\\s*(");
+        muse_buf_puts(&b, NUM "(?:\\s*(");
         sb_units(&b, &d->kinds[k], 0, NULL);
         snprintf(mark, sizeof mark, ")(?![a-z0-9])|(?!(?&N)))(*MARK:k%d)", (int)k);
-        sb_puts(&b, mark);
+        muse_buf_puts(&b, mark);
     }
-    sb_puts(&b, ")");
+    muse_buf_puts(&b, ")");
 
     /* ---- forms that start with a number ---- */
-    sb_puts(&b, "|(?=[\\d.\\-])(?|");
-    sb_puts(&b, bp_branch);
-    sb_puts(&b, "|" FT_TAIL);
+    muse_buf_puts(&b, "|(?=[\\d.\\-])(?|");
+    muse_buf_puts(&b, bp_branch);
+    muse_buf_puts(&b, "|" FT_TAIL);
     /* Bare stones only when "stone" is spelled out or pounds follow: "the
      * 21st" is not a weight. */
-    sb_puts(&b, "|(?<![\\d.])(\\d{1,2})\\s*(?:stones?|st(?=\\s*\\d))(?![a-z])" ST_TAIL);
+    muse_buf_puts(&b, "|(?<![\\d.])(\\d{1,2})\\s*(?:stones?|st(?=\\s*\\d))(?![a-z])" ST_TAIL);
     /* Units that name their kind alone: "98.6 °F", "72 bpm", "53 mmol/mol". */
     cJSON_ArrayForEach(kj, kinds) {
         /* Runs while the data loads: look kinds up without the data. */
@@ -240,12 +209,12 @@ static char *build_measure_pattern(const med_data_t *d)
         if (!any)
             continue;
         char mark[64];
-        sb_puts(&b, "|(?<![a-z0-9.,])" NUM "\\s*(");
+        muse_buf_puts(&b, "|(?<![a-z0-9.,])" NUM "\\s*(");
         sb_units(&b, &d->kinds[k], 1, st);
         snprintf(mark, sizeof mark, ")(?![a-z0-9])(*MARK:s%d)", (int)k);
-        sb_puts(&b, mark);
+        muse_buf_puts(&b, mark);
     }
-    sb_puts(&b, "))");
+    muse_buf_puts(&b, "))");
     sb_define(&b, fillers, not_units);
     if (b.oom) {
         free(b.p);
