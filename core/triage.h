@@ -37,7 +37,8 @@ typedef struct triage {
     int long_duration;     /* the question says it has gone on for weeks or more */
     int mild;              /* the question says it is mild or minor */
     int severe;            /* the question says it is severe or getting worse */
-    int personal;          /* someone describes what is happening to them or another person */
+    int personal;          /* a description of what is happening (a personal word, or a message
+                              that does not open as a question), not a request for information */
 } triage_t;
 
 int triage_init(muse_error_t *err);
