@@ -1027,6 +1027,8 @@ static void triage(run_t *r, cJSON *seek, int worst_level, int worst_max, const 
     triage_level_t level = TRIAGE_SELF_CARE;
     char reason[640] = "This is general information; see a clinician if you are worried.";
     char source[72] = "";
+    /* A reading that asks for care sooner than self-care gives the reason. */
+    int from_reading = worst_level > 0 && worst_max > 0 && worst_level >= worst_max - 1;
     if (worst_level >= 0 && worst_max > 0 && worst_level == worst_max) {
         level = TRIAGE_URGENT;
         snprintf(reason, sizeof reason,
@@ -1104,7 +1106,7 @@ static void triage(run_t *r, cJSON *seek, int worst_level, int worst_max, const 
             snprintf(reason, sizeof reason,
                      "This usually gets better with self-care; see \"When to get help\" for signs that need a clinician.");
         }
-    } else if (from_text == level && t.level == level && level != TRIAGE_NONE && !source[0] && worst_level < 0) {
+    } else if (from_text == level && t.level == level && level != TRIAGE_NONE && !source[0] && !from_reading) {
         snprintf(reason, sizeof reason, "%s", t.reason);
         snprintf(source, sizeof source, "%s", t.entry);
     }

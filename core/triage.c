@@ -20,7 +20,7 @@ typedef struct cue_list {
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
-static cue_list_t children, qualifiers, weak, common, suspect, timing;
+static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts;
 static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
@@ -58,6 +58,7 @@ static void load(void)
         {"terminators", &terminators},     {"reassurances", &reassurances},
         {"children", &children},           {"qualifiers", &qualifiers},
         {"weak", &weak},                   {"common", &common},
+        {"descriptors", &descriptors},     {"contexts", &contexts},
         {"suspect", &suspect},             {"timing", &timing},
         {"question_words", &question_words}, {"routine_signs", &routine_signs},
         {"self_care_signs", &self_care_signs}, {"urgent_signs", &urgent_signs},
@@ -160,6 +161,7 @@ typedef struct tword {
     unsigned char bound;  /* punctuation stood before this word: 1 a comma or the like, 2 a full stop */
     unsigned char num;    /* a number: never matched as a word */
     unsigned char len;    /* letters as written, before folding: long words weigh more */
+    char m[40];           /* match key: w without -ed / -ing ("moved", "moves": "move") */
 } tword_t;
 
 typedef struct twords {
@@ -183,6 +185,79 @@ static const char *fold(const char *w)
         if (in_list(&same[g], w))
             return same[g].v[0];
     return w;
+}
+
+/* ---- match keys ----
+ * Guidance says "moves to the lower right", a person "it has moved": words
+ * are compared without -ed and -ing, by step 1b of Porter's stemmer (1980),
+ * after the plural stemmer and the families of "same". */
+
+static int is_vowel_at(const char *w, size_t i)
+{
+    switch (w[i]) {
+    case 'a': case 'e': case 'i': case 'o': case 'u': return 1;
+    case 'y': return i > 0 && !is_vowel_at(w, i - 1);
+    default: return 0;
+    }
+}
+
+/* Porter's measure m of w[0..n): the number of vowel-consonant runs. */
+static int porter_measure(const char *w, size_t n)
+{
+    int m = 0;
+    size_t i = 0;
+    while (i < n && !is_vowel_at(w, i))
+        i++;
+    while (i < n) {
+        while (i < n && is_vowel_at(w, i))
+            i++;
+        if (i == n)
+            break;
+        while (i < n && !is_vowel_at(w, i))
+            i++;
+        m++;
+    }
+    return m;
+}
+
+/* Consonant-vowel-consonant ending, the last not w, x or y ("hop"). */
+static int porter_cvc(const char *w, size_t n)
+{
+    return n >= 3 && !is_vowel_at(w, n - 3) && is_vowel_at(w, n - 2) && !is_vowel_at(w, n - 1) &&
+           !strchr("wxy", w[n - 1]);
+}
+
+static void match_key(const char *w, char *out, size_t size)
+{
+    snprintf(out, size, "%s", w);
+    size_t n = strlen(out);
+    size_t cut = 0;
+    if (n > 4 && strcmp(out + n - 3, "eed") == 0) {
+        if (porter_measure(out, n - 3) > 0)
+            out[n - 1] = '\0';
+        return;
+    }
+    if (n > 3 && strcmp(out + n - 2, "ed") == 0)
+        cut = 2;
+    else if (n > 4 && strcmp(out + n - 3, "ing") == 0)
+        cut = 3;
+    if (!cut)
+        return;
+    size_t stem = n - cut, v = 0;
+    while (v < stem && !is_vowel_at(out, v))
+        v++;
+    if (v == stem) /* "red", "bring": no vowel before the ending */
+        return;
+    out[stem] = '\0';
+    n = stem;
+    if ((n >= 2 && (strcmp(out + n - 2, "at") == 0 || strcmp(out + n - 2, "bl") == 0 ||
+                    strcmp(out + n - 2, "iz") == 0)) ||
+        (porter_measure(out, n) == 1 && porter_cvc(out, n))) {
+        if (n + 1 < size)
+            out[n] = 'e', out[n + 1] = '\0';
+    } else if (n >= 2 && out[n - 1] == out[n - 2] && !is_vowel_at(out, n - 1) && !strchr("lsz", out[n - 1])) {
+        out[n - 1] = '\0';
+    }
 }
 
 static int is_word_byte(unsigned char c)
@@ -209,6 +284,9 @@ static void tw_push(twords_t *t, const char *s, size_t len, int bound)
         const char *f = fold(x->w);
         if (f != x->w)
             snprintf(x->w, sizeof x->w, "%s", f);
+        match_key(x->w, x->m, sizeof x->m);
+    } else {
+        memcpy(x->m, x->w, sizeof x->m);
     }
     x->absent = 0;
     x->bound = (unsigned char)bound;
@@ -464,8 +542,10 @@ static int in_name(const kb_words_t *name, const char *w)
  * For the entries the answer itself found, words of the entry's own name
  * are left out: every sentence of its guidance shares them. Entries found
  * only by searching the description must match on them too. */
-static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name)
+static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name,
+                           int *specific)
 {
+    *specific = 0;
     twords_t *c = malloc(sizeof *c);
     if (!c)
         return 0;
@@ -474,7 +554,7 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     limits_t lim;
     clause_limits(c, &lim);
     double matched = 0;
-    int total = 0, denied = 0, qualifiers_in = 0, unmet_qualifiers = 0;
+    int total = 0, denied = 0, qualifiers_in = 0, unmet_qualifiers = 0, contexts_in = 0, unmet_contexts = 0;
     if (lim.has_age) {
         if (f->age_hi < lim.age_min || f->age_lo >= lim.age_max)
             denied = 1;
@@ -488,20 +568,22 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
             matched += 1, total++;
     }
     for (size_t k = 0; k < c->n && !denied; k++) {
-        const char *w = c->v[k].w;
+        const char *w = c->v[k].w, *key = c->v[k].m;
         int qualifier = in_list(&qualifiers, w);
-        if ((!is_content(&c->v[k]) && !qualifier) || is_cue_word(w) || in_name(name, w) || in_list(&weak, w))
+        if ((!is_content(&c->v[k]) && !qualifier) || is_cue_word(w) || in_name(name, key) || in_list(&weak, w))
             continue;
         int dup = 0;
         for (size_t j = 0; j < k; j++)
-            dup |= strcmp(c->v[j].w, w) == 0;
+            dup |= strcmp(c->v[j].m, key) == 0;
         if (dup)
             continue;
         total++;
         qualifiers_in += qualifier;
+        int context = in_list(&contexts, key);
+        contexts_in += context;
         int present = 0, absent = 0;
         for (size_t i = 0; i < q->n; i++)
-            if (strcmp(q->v[i].w, w) == 0) {
+            if (strcmp(q->v[i].m, key) == 0) {
                 if (q->v[i].absent)
                     absent = 1;
                 else
@@ -511,17 +593,23 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
          * the clause's own negation is what the question denies. */
         if ((absent && !present && !c->v[k].absent) || (present && !absent && c->v[k].absent))
             denied = 1;
-        else if (present)
+        else if (present) {
             matched += in_list(&common, w) ? 0.5 : c->v[k].len >= 7 ? 1.5 : 1.0;
-        else if (absent && c->v[k].absent)
+            *specific |= !in_list(&common, w) && !in_list(&descriptors, w);
+        } else if (absent && c->v[k].absent) {
             matched += 1.0;
-        else if (qualifier)
-            unmet_qualifiers++;
+        } else {
+            unmet_qualifiers += qualifier;
+            unmet_contexts += context;
+        }
     }
     free(c);
     /* "sudden severe tummy pain" is not met by "tummy pain": the qualifier
      * is what makes it a red flag. One of several qualifiers will do. */
     if (qualifiers_in > 0 && unmet_qualifiers == qualifiers_in)
+        denied = 1;
+    /* "numbness after a wrist injury" is not met without an injury. */
+    if (contexts_in > 0 && unmet_contexts == contexts_in)
         denied = 1;
     if (denied || total == 0 || matched == 0)
         return 0;
@@ -529,6 +617,23 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     if (coverage > 1)
         coverage = 1;
     return coverage >= 0.5 ? matched * coverage : 0;
+}
+
+/* A clause whose words only say how something is ("swollen and painful"),
+ * not what it is. */
+static int only_descriptors(const char *clause, twords_t *scratch)
+{
+    tw_split(clause, scratch);
+    int content = 0;
+    for (size_t i = 0; i < scratch->n; i++) {
+        const tword_t *x = &scratch->v[i];
+        if (!is_content(x) || is_cue_word(x->w))
+            continue;
+        if (!in_list(&descriptors, x->w) && !in_list(&qualifiers, x->w) && !in_list(&weak, x->w))
+            return 0;
+        content++;
+    }
+    return content > 0;
 }
 
 /* Sentences: split at ". " / "! " / "? " followed by a capital, or at ": "
@@ -557,7 +662,7 @@ static size_t split_sentences(char *text, char **out, size_t max)
  * clause counts when the question says most of what it says (coverage), so
  * one shared word ("pain") never decides; the best clause of each level
  * scores that level. "or higher" and "or over" belong to their number. */
-static size_t split_clauses(char *sent, char **out, size_t max)
+static size_t split_clauses(char *sent, char **out, char *seps, size_t max)
 {
     static const char *const keep[] = {"higher", "above", "more", "over", "older", "younger", "less", "lower", NULL};
     size_t n = 0;
@@ -574,15 +679,139 @@ static size_t split_clauses(char *sent, char **out, size_t max)
         }
         if (!cut)
             continue;
+        char sep = cut == 3 ? 'o' : *p;
         *p = '\0';
-        if (p > s)
+        if (p > s) {
+            seps[n] = sep;
             out[n++] = s;
+        }
         s = p + cut;
         p += cut - 1;
     }
-    if (*s && n < max)
+    if (*s && n < max) {
+        seps[n] = '\0';
         out[n++] = s;
+    }
     return n;
+}
+
+/* The content words of a clause of guidance, as spans of its text. */
+typedef struct span {
+    size_t at, len;
+} span_t;
+
+static size_t content_spans(const char *text, span_t *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = text;
+    while (*p && n < max) {
+        while (*p && !is_word_byte((unsigned char)*p))
+            p++;
+        const char *b = p;
+        while (*p && (is_word_byte((unsigned char)*p) || (*p == '\'' && p > b && is_word_byte((unsigned char)p[1]))))
+            p++;
+        if (p == b || isdigit((unsigned char)*b))
+            continue;
+        char w[40];
+        size_t k = 0;
+        for (const char *x = b; x < p && k + 1 < sizeof w; x++)
+            if (*x != '\'')
+                w[k++] = (char)tolower((unsigned char)*x);
+        w[k] = '\0';
+        kb_stem(w);
+        if (strlen(w) >= 3 && !kb_is_stopword(w) && !is_cue_word(fold(w)))
+            out[n++] = (span_t){(size_t)(b - text), (size_t)(p - b)};
+    }
+    return n;
+}
+
+/* Whether the word at `at` follows "of", "in", "on", "around" or "to",
+ * with or without "the", "your", "a" or "an" between. */
+static int after_preposition(const char *text, size_t at)
+{
+    static const char *const preps[] = {"of", "in", "on", "around", "to", "from", NULL};
+    static const char *const dets[] = {"the", "your", "a", "an", "their", "his", "her", NULL};
+    char words[2][16] = {{0}};
+    size_t e = at;
+    for (int w = 0; w < 2; w++) {
+        while (e > 0 && !isalpha((unsigned char)text[e - 1]))
+            e--;
+        size_t b = e;
+        while (b > 0 && isalpha((unsigned char)text[b - 1]))
+            b--;
+        if (b == e || e - b >= sizeof words[w])
+            break;
+        for (size_t i = 0; i < e - b; i++)
+            words[w][i] = (char)tolower((unsigned char)text[b + i]);
+        e = b;
+    }
+    for (int i = 0; preps[i]; i++)
+        if (strcmp(words[0], preps[i]) == 0)
+            return 1;
+    for (int i = 0; dets[i]; i++)
+        if (strcmp(words[0], dets[i]) == 0)
+            for (int j = 0; preps[j]; j++)
+                if (strcmp(words[1], preps[j]) == 0)
+                    return 1;
+    return 0;
+}
+
+/* Whether a clause is its one content word and cue words alone ("now if
+ * numbness"), not a phrase ("such as grunting"). */
+static int bare_word(const char *text, span_t word)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p && !is_word_byte((unsigned char)*p))
+            p++;
+        const char *b = p;
+        while (is_word_byte((unsigned char)*p))
+            p++;
+        if (p == b || (size_t)(b - text) == word.at)
+            continue;
+        char w[24];
+        size_t k = (size_t)(p - b) < sizeof w - 1 ? (size_t)(p - b) : sizeof w - 1;
+        for (size_t i = 0; i < k; i++)
+            w[i] = (char)tolower((unsigned char)b[i]);
+        w[k] = '\0';
+        if (!is_cue_word(w))
+            return 0;
+    }
+    return 1;
+}
+
+/* Items of a list share words: "swelling of the lips, tongue or throat"
+ * means "swelling of the tongue"; "numbness or weakness comes on
+ * suddenly" means "numbness comes on suddenly"; "red, swollen and
+ * painful" after "the skin around the eye becomes" says how that skin is.
+ * Writes the clause item k stands for into buf; returns it, or the item
+ * itself when it stands alone. */
+static const char *clause_in_context(char **cl, const char *seps, size_t nc, size_t k, twords_t *scratch,
+                                     char *buf, size_t size)
+{
+    span_t here[8], other[8];
+    size_t n = content_spans(cl[k], here, 8);
+    if (k > 0 && only_descriptors(cl[k], scratch)) {
+        snprintf(buf, size, "%s %s", cl[k - 1], cl[k]);
+        return buf;
+    }
+    if (n != 1)
+        return cl[k];
+    if (seps[k] == 'o' && k + 1 < nc && bare_word(cl[k], here[0])) {
+        size_t m = content_spans(cl[k + 1], other, 8);
+        if (m >= 3) {
+            snprintf(buf, size, "%s %s", cl[k], cl[k + 1] + other[0].at + other[0].len);
+            return buf;
+        }
+    }
+    if (k > 0) {
+        size_t m = content_spans(cl[k - 1], other, 8);
+        if (m >= 2 && after_preposition(cl[k - 1], other[m - 1].at)) {
+            snprintf(buf, size, "%.*s %s", (int)other[m - 1].at, cl[k - 1], cl[k] + here[0].at);
+            return buf;
+        }
+    }
+    return cl[k];
 }
 
 /* How many different things the question says that the entry's symptoms
@@ -608,11 +837,11 @@ static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
             continue;
         int dup = 0;
         for (size_t k = 0; k < i && !dup; k++)
-            dup = strcmp(q->v[k].w, x->w) == 0 && !q->v[k].absent;
+            dup = strcmp(q->v[k].m, x->m) == 0 && !q->v[k].absent;
         if (dup)
             continue;
         for (size_t k = 0; k < s->n; k++)
-            if (strcmp(s->v[k].w, x->w) == 0) {
+            if (strcmp(s->v[k].m, x->m) == 0) {
                 n++;
                 break;
             }
@@ -691,44 +920,96 @@ static triage_level_t clause_level(const cue_pos_t *cues, size_t n, size_t from,
     return lv;
 }
 
-static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, const facts_t *f, triage_t *best)
-{
-    int overlap = symptom_overlap(e, q);
-    const char *wtsc = kb_entry_section(e, "when_to_seek_care");
-    if (!wtsc)
-        return;
+/* What an entry offers when the description is about it but meets none of
+ * its warning signs: its "if you think you have it" advice, or else its
+ * least urgent advice. fit says how plainly the description is about it:
+ * words shared with its symptoms, more when its name is said. */
+typedef struct about {
+    int fit;
+    triage_level_t suspect, least;
+    char entry[72];
+    char suspect_reason[600], least_reason[600];
+} about_t;
+
+/* One candidate entry as the description sees it: the words of its name
+ * (as match keys), whether the description says or denies them, and how
+ * plainly the description is about it (fit: words shared with its
+ * symptoms, more when its name is said). */
+typedef struct view {
+    kb_entry_t *e;
     kb_words_t name;
-    if (kb_words_split(e->title, &name) != MUSE_OK)
-        return;
-    for (size_t i = 0; i < name.n; i++) {
-        const char *f = fold(name.v[i]);
-        if (f != name.v[i] && strlen(f) <= strlen(name.v[i]))
-            strcpy(name.v[i], f);
-        else if (f != name.v[i]) {
-            char *d = strdup(f);
-            if (d) {
-                free(name.v[i]);
-                name.v[i] = d;
-            }
-        }
+    int named; /* one of the answer's entries, not only found by a search */
+    int overlap, name_said, name_denied, fit;
+} view_t;
+
+static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    v->e = e;
+    if (kb_words_split(e->title, &v->name) != MUSE_OK)
+        return MUSE_ENOMEM;
+    kb_words_t *name = &v->name;
+    int said = 0, words = 0;
+    for (size_t i = 0; i < name->n; i++) {
+        char key[40];
+        match_key(fold(name->v[i]), key, sizeof key);
+        char *d = strdup(key);
+        if (!d)
+            return MUSE_ENOMEM;
+        free(name->v[i]);
+        name->v[i] = d;
     }
     /* "I haven't fainted": the guidance on fainting does not apply. */
-    for (size_t i = 0; i < name.n; i++) {
+    for (size_t i = 0; i < name->n; i++) {
         int present = 0, absent = 0;
         for (size_t k = 0; k < q->n; k++)
-            if (strcmp(q->v[k].w, name.v[i]) == 0) {
+            if (strcmp(q->v[k].m, name->v[i]) == 0) {
                 present |= !q->v[k].absent;
                 absent |= q->v[k].absent;
             }
-        if (absent && !present && !kb_is_stopword(name.v[i])) {
-            kb_words_free(&name);
-            return;
-        }
+        if (kb_is_stopword(name->v[i]))
+            continue;
+        v->name_denied |= absent && !present;
+        said += present;
+        words++;
     }
+    /* "nose" alone does not name "foreign body in nose or ear". */
+    v->name_said = words > 0 && 2 * said >= words;
+    v->overlap = symptom_overlap(e, q);
+    v->fit = v->overlap + (v->name_said ? suspect_overlap : 0);
+    return MUSE_OK;
+}
+
+static void view_free(view_t *v)
+{
+    kb_words_free(&v->name);
+    kb_entry_free(v->e);
+}
+
+static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, triage_t *best,
+                         about_t *about)
+{
+    const kb_entry_t *e = v->e;
+    int named = v->named;
+    int overlap = v->overlap, name_said = v->name_said, fit = v->fit;
+    const kb_words_t *name_words = &v->name;
+    const char *wtsc = kb_entry_section(e, "when_to_seek_care");
+    if (!wtsc || v->name_denied)
+        return;
+    /* An entry the search found but the description does not fit (no word
+     * of its name, too little of its symptoms) is not read: "bleeding
+     * stopped" after a cut is no question for the menopause guidance. */
+    if (!named && !name_said && overlap < 2)
+        return;
+    twords_t *scratch = malloc(sizeof *scratch);
+    if (!scratch)
+        return;
     char *text = strdup(wtsc);
     char *sent[64];
     size_t ns = text ? split_sentences(text, sent, 64) : 0;
     triage_level_t current = TRIAGE_NONE;
+    int is_about = fit >= suspect_overlap && fit > about->fit;
+    about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {
         char *low = lower_dup(sent[i]);
         if (!low)
@@ -739,30 +1020,47 @@ static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, cons
                 current = (triage_level_t)l;
                 break;
             }
-        int suspect_here = overlap >= suspect_overlap && is_suspect_sentence(low);
+        int suspect_here = is_about && mine.suspect == TRIAGE_NONE && is_suspect_sentence(low);
         cue_pos_t cues[CUE_MAX];
         size_t ncues = find_cues(low, current, cues);
         free(low);
         if (current == TRIAGE_NONE)
             continue;
-        if (suspect_here && min_score > best->score) {
-            best->level = current;
-            best->score = min_score;
-            snprintf(best->entry, sizeof best->entry, "%s", e->id);
-            snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
+        if (suspect_here) {
+            mine.suspect = current;
+            snprintf(mine.suspect_reason, sizeof mine.suspect_reason, "%s", sent[i]);
         }
         char *copy = strdup(sent[i]);
-        char *cl[48];
-        size_t nc = copy ? split_clauses(copy, cl, 48) : 0;
+        char *cl[48], seps[48];
+        size_t nc = copy ? split_clauses(copy, cl, seps, 48) : 0;
         for (size_t k = 0; k < nc; k++) {
             size_t from = (size_t)(cl[k] - copy);
             triage_level_t lv = clause_level(cues, ncues, from, from + strlen(cl[k]), current);
-            double v = clause_score(q, f, cl[k], named ? &name : NULL);
+            /* "Ask a pharmacist about treatment, and see a GP if ...": the
+             * least urgent advice is the pharmacist's. */
+            if (is_about && (mine.least == TRIAGE_NONE || lv < mine.least)) {
+                mine.least = lv;
+                snprintf(mine.least_reason, sizeof mine.least_reason, "%s", sent[i]);
+            }
+            char joined[1024];
+            const char *clause = clause_in_context(cl, seps, nc, k, scratch, joined, sizeof joined);
+            int specific = 0, specific_alone = 0;
+            double v = clause_score(q, f, clause, named ? name_words : NULL, &specific);
+            /* Emergencies are read both ways: an item said alone
+             * ("grunting") is not missed for want of its context. */
+            if (clause != cl[k] && lv == TRIAGE_EMERGENCY) {
+                double alone = clause_score(q, f, cl[k], named ? name_words : NULL, &specific_alone);
+                if (alone > v) {
+                    v = alone;
+                    specific = specific_alone;
+                }
+            }
             /* Emergencies are missed less often at the price of some false
              * alarms: in the guidance of the answer's own entries, one word
              * of a red flag said in full is enough. */
-            double need = lv == TRIAGE_EMERGENCY && named ? emergency_min_score : min_score;
-            if (v >= need && (v > best->score || (v == best->score && lv > best->level))) {
+            double need = lv == TRIAGE_EMERGENCY && named && specific ? emergency_min_score : min_score;
+            int better = v > best->score || (v == best->score && lv > best->level);
+            if (v >= need && better) {
                 best->level = lv;
                 best->score = v;
                 snprintf(best->entry, sizeof best->entry, "%s", e->id);
@@ -771,8 +1069,12 @@ static void assess_entry(const kb_entry_t *e, int named, const twords_t *q, cons
         }
         free(copy);
     }
+    if (is_about) {
+        snprintf(mine.entry, sizeof mine.entry, "%s", e->id);
+        *about = mine;
+    }
+    free(scratch);
     free(text);
-    kb_words_free(&name);
 }
 
 /* Whether the text shows an urgent sign that no negation just before it
@@ -904,12 +1206,17 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
                 cand[nc++] = hits.v[i].id;
         }
     }
+    about_t about = {.suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < nc; i++) {
         kb_entry_t *e = NULL;
+        view_t v;
         if (kb_get(kb, cand[i], &e, NULL) != MUSE_OK)
             continue;
-        assess_entry(e, i < n_ids, q, &f, out);
-        kb_entry_free(e);
+        if (view_read(e, q, &v) == MUSE_OK) {
+            v.named = i < n_ids;
+            assess_entry(&v, q, &f, out, &about);
+        }
+        view_free(&v);
     }
     kb_hits_free(&hits);
     /* A description no guidance sentence fits still gets a level. */
@@ -918,6 +1225,21 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         for (size_t i = 0; i < q->n; i++)
             denies |= q->v[i].absent && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
+        /* The entry the description is plainly about: its "if you think
+         * you have it" advice, or its self-care advice when it has some,
+         * unless the description shows an urgent sign. */
+        triage_level_t lv = about.suspect != TRIAGE_NONE ? about.suspect
+                            : about.least == TRIAGE_SELF_CARE ? TRIAGE_SELF_CARE
+                                                              : TRIAGE_NONE;
+        if (lv != TRIAGE_NONE && !(urgent_sign && !out->long_duration && lv < TRIAGE_URGENT)) {
+            out->level = lv;
+            snprintf(out->entry, sizeof out->entry, "%s", about.entry);
+            snprintf(out->reason, sizeof out->reason, "%s",
+                     about.suspect != TRIAGE_NONE ? about.suspect_reason : about.least_reason);
+            out->mild = out->level == TRIAGE_SELF_CARE;
+            free(q);
+            return MUSE_OK;
+        }
         if (urgent_sign && !out->long_duration)
             out->level = TRIAGE_URGENT;
         else

@@ -2,18 +2,21 @@
  * own "when to get help" guidance. Each sentence of an entry's
  * when_to_seek_care section is given a level (emergency, urgent, routine,
  * self_care) by the cue phrases in core/data/triage.json, and cut into
- * clauses (the items of its red-flag list). The question is matched against
- * the clauses of the answer's entries and of the entries a search of the
- * whole description finds: a clause counts when the question says most of
- * it, denies none of it ("no swelling of the lips", "I can still walk on
- * it"), meets its qualifier ("sudden", "severe") and fits its age and
- * temperature limits ("a baby aged 3 to 6 months with 39 C or higher").
- * The best-supported level wins, ties going to the more urgent one, and the
- * reason given is the entry's own sentence, so the advice is traceable to
- * its source. A suspected condition ("calf swollen and warm" against the
- * symptoms of a DVT) brings the entry's "if you think you have it" advice;
- * a description nothing fits is given a level from signs listed in the
- * data (urgent, routine or self-care signs). */
+ * clauses (the items of its red-flag lists, each keeping the words it
+ * shares with the list: "swelling of the lips, tongue or throat"). The
+ * question is matched against the clauses of the answer's entries and of
+ * the entries a search of the whole description finds and that the
+ * description fits: a clause counts when the question says most of it,
+ * denies none of it ("no swelling of the lips", "I can still walk on it"),
+ * meets its qualifier ("sudden", "severe") and situation ("after an
+ * injury"), and fits its age and temperature limits ("a baby aged 3 to 6
+ * months with 39 C or higher"). Words are compared without plural, -ed and
+ * -ing endings. The best-supported level wins, ties going to the more
+ * urgent one, and the reason given is the entry's own sentence, so the
+ * advice is traceable to its source. When no clause is met, the entry the
+ * description is plainly about gives its "if you think you have it" or its
+ * self-care advice; a description nothing fits is given a level from signs
+ * listed in the data (urgent, routine or self-care signs). */
 #ifndef MUSE_TRIAGE_H
 #define MUSE_TRIAGE_H
 
@@ -42,7 +45,8 @@ typedef struct triage {
 } triage_t;
 
 int triage_init(muse_error_t *err);
-/* Assesses a question against the guidance of the given entries. */
+/* Assesses a question against the guidance of the given entries (those the
+ * answer found) and of the entries a search of the description finds. */
 int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t n_ids, triage_t *out);
 const char *triage_level_name(triage_level_t l);
 

@@ -183,6 +183,26 @@ static void test_triage_negation_and_limits(void **state)
     assert_string_equal(level_of("found a lump in my breast, been there a few weeks, not painful"), "routine");
 }
 
+/* How guidance is read: words compared without -ed and -ing ("has moved"
+ * meets "moves to the lower right", NHS "Appendicitis": urgent), a clause
+ * that holds after an injury or in a cast not met without one (numb fingers
+ * at night are carpal tunnel, NHS "Carpal tunnel syndrome": see a GP), the
+ * pharmacist's advice of the entry a description names when none of its
+ * warning signs is met (NHS "Head lice"), and a red flag not met by a
+ * descriptor alone ("swollen" is not "swelling of the lips", NHS "Insect
+ * bites and stings"). Written for this test, not taken from the vignettes. */
+static void test_triage_reading(void **state)
+{
+    (void)state;
+    assert_string_equal(level_of("tummy ache that began near my belly button yesterday has now moved down to "
+                                 "the lower right side"),
+                        "urgent");
+    assert_string_equal(level_of("for a couple of weeks my thumb and first two fingers go numb at night"), "routine");
+    assert_string_equal(level_of("I've just found head lice in my son's hair"), "self_care");
+    assert_string_equal(level_of("got stung by a bee on my hand, a small red itchy swollen lump, breathing fine"),
+                        "self_care");
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -267,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_interaction_names_both),
         cmocka_unit_test(test_bp_series_gets_trend_chart),
         cmocka_unit_test(test_triage_negation_and_limits),
+        cmocka_unit_test(test_triage_reading),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_concurrent_asks),
     };
