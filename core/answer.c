@@ -264,8 +264,14 @@ static int add_passage(run_t *r, const kb_entry_t *e, const char *section, doubl
     pthread_mutex_lock(&r->lock);
     for (size_t i = 0; i < r->n_pass; i++)
         if (strcmp(r->pass[i].id, e->id) == 0 && strcmp(r->pass[i].section, section) == 0) {
-            if (score > r->pass[i].score)
-                r->pass[i].score = score;
+            /* Whichever agent thread came first, the passage ends the same:
+             * the best score, the first agent by name, named if any named it. */
+            passage_t *p = &r->pass[i];
+            if (score > p->score)
+                p->score = score;
+            if (agent && strcmp(agent, p->agent) < 0)
+                snprintf(p->agent, sizeof p->agent, "%s", agent);
+            p->from_mention |= from_mention;
             pthread_mutex_unlock(&r->lock);
             return 0;
         }
@@ -579,6 +585,17 @@ static void *agent_main(void *arg)
     return NULL;
 }
 
+static int passage_order(const void *a, const void *b)
+{
+    const passage_t *x = a, *y = b;
+    if (x->topic != y->topic)
+        return x->topic < y->topic ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    int c = strcmp(x->id, y->id);
+    return c ? c : strcmp(x->section, y->section);
+}
+
 static int retrieve_contemplating(run_t *r, muse_error_t *err)
 {
     step_t *s = step_begin(r, "decompose");
@@ -609,6 +626,9 @@ static int retrieve_contemplating(run_t *r, muse_error_t *err)
     for (size_t i = 0; i < na; i++)
         if (started[i])
             pthread_join(th[i], NULL);
+    /* The agents' passages arrive in the order their threads ran: put them
+     * in an order of their own so the answer does not depend on timing. */
+    qsort(r->pass, r->n_pass, sizeof r->pass[0], passage_order);
     /* Aggregate: the best-supported entry leads; specialists whose top entry
      * scores close to the leader's but differs are reported as disagreeing. */
     double best = 0;

@@ -203,6 +203,32 @@ static void test_triage_reading(void **state)
                         "self_care");
 }
 
+/* Contemplating's agents run in threads; the answer and its sources must not
+ * depend on which thread finished first. */
+static void test_contemplating_deterministic(void **state)
+{
+    (void)state;
+    const char *q = "what causes gout, how is it treated, and can I take ibuprofen with it?";
+    char *first = NULL;
+    for (int i = 0; i < 12; i++) {
+        cJSON *a = ask(q, MUSE_MODE_CONTEMPLATING);
+        cJSON *keep = cJSON_CreateArray();
+        cJSON_AddItemToArray(keep, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "answer"), 1));
+        cJSON_AddItemToArray(keep, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "sources"), 1));
+        char *text = cJSON_PrintUnformatted(keep);
+        assert_non_null(text);
+        if (!first)
+            first = text;
+        else {
+            assert_string_equal(text, first);
+            free(text);
+        }
+        cJSON_Delete(keep);
+        cJSON_Delete(a);
+    }
+    free(first);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -288,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_bp_series_gets_trend_chart),
         cmocka_unit_test(test_triage_negation_and_limits),
         cmocka_unit_test(test_triage_reading),
+        cmocka_unit_test(test_contemplating_deterministic),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_concurrent_asks),
     };
