@@ -20,7 +20,7 @@ typedef struct cue_list {
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
-static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts;
+static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
 static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
@@ -59,6 +59,7 @@ static void load(void)
         {"children", &children},           {"qualifiers", &qualifiers},
         {"weak", &weak},                   {"common", &common},
         {"descriptors", &descriptors},     {"contexts", &contexts},
+        {"body_parts", &body_parts},
         {"suspect", &suspect},             {"timing", &timing},
         {"question_words", &question_words}, {"routine_signs", &routine_signs},
         {"self_care_signs", &self_care_signs}, {"urgent_signs", &urgent_signs},
@@ -619,6 +620,22 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     return coverage >= 0.5 ? matched * coverage : 0;
 }
 
+/* Whether every content word of a clause is in a list. */
+static int only_in(const char *clause, const cue_list_t *list, twords_t *scratch)
+{
+    tw_split(clause, scratch);
+    int content = 0;
+    for (size_t i = 0; i < scratch->n; i++) {
+        const tword_t *x = &scratch->v[i];
+        if (!is_content(x) || is_cue_word(x->w))
+            continue;
+        if (!in_list(list, x->w))
+            return 0;
+        content++;
+    }
+    return content > 0;
+}
+
 /* A clause whose words only say how something is ("swollen and painful"),
  * not what it is. */
 static int only_descriptors(const char *clause, twords_t *scratch)
@@ -1044,11 +1061,15 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             }
             char joined[1024];
             const char *clause = clause_in_context(cl, seps, nc, k, scratch, joined, sizeof joined);
+            /* "arm or leg" alone says where, not what: nothing to meet. */
+            if (only_in(clause, &body_parts, scratch))
+                continue;
             int specific = 0, specific_alone = 0;
             double v = clause_score(q, f, clause, named ? name_words : NULL, &specific);
             /* Emergencies are read both ways: an item said alone
-             * ("grunting") is not missed for want of its context. */
-            if (clause != cl[k] && lv == TRIAGE_EMERGENCY) {
+             * ("grunting") is not missed for want of its context, unless
+             * it only names a part of the body ("face, arm or leg"). */
+            if (clause != cl[k] && lv == TRIAGE_EMERGENCY && !only_in(cl[k], &body_parts, scratch)) {
                 double alone = clause_score(q, f, cl[k], named ? name_words : NULL, &specific_alone);
                 if (alone > v) {
                     v = alone;

@@ -201,6 +201,8 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("I've just found head lice in my son's hair"), "self_care");
     assert_string_equal(level_of("got stung by a bee on my hand, a small red itchy swollen lump, breathing fine"),
                         "self_care");
+    /* "in the face, arm or leg": "leg" alone is where, not a red flag. */
+    assert_string_not_equal(level_of("my leg went numb after sitting cross legged for an hour"), "emergency");
 }
 
 /* Contemplating's agents run in threads; the answer and its sources must not
