@@ -620,8 +620,9 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     return coverage >= 0.5 ? matched * coverage : 0;
 }
 
-/* Whether every content word of a clause is in a list. */
-static int only_in(const char *clause, const cue_list_t *list, twords_t *scratch)
+/* Whether every content word of a clause is in one of the lists (a
+ * NULL-ended array). */
+static int only_in_lists(const char *clause, const cue_list_t *const *lists, twords_t *scratch)
 {
     tw_split(clause, scratch);
     int content = 0;
@@ -629,28 +630,29 @@ static int only_in(const char *clause, const cue_list_t *list, twords_t *scratch
         const tword_t *x = &scratch->v[i];
         if (!is_content(x) || is_cue_word(x->w))
             continue;
-        if (!in_list(list, x->w))
+        int listed = 0;
+        for (size_t l = 0; lists[l] && !listed; l++)
+            listed = in_list(lists[l], x->w);
+        if (!listed)
             return 0;
         content++;
     }
     return content > 0;
 }
 
+/* A clause that only names a part of the body ("arm or leg"). */
+static int only_body_parts(const char *clause, twords_t *scratch)
+{
+    const cue_list_t *const lists[] = {&body_parts, NULL};
+    return only_in_lists(clause, lists, scratch);
+}
+
 /* A clause whose words only say how something is ("swollen and painful"),
  * not what it is. */
 static int only_descriptors(const char *clause, twords_t *scratch)
 {
-    tw_split(clause, scratch);
-    int content = 0;
-    for (size_t i = 0; i < scratch->n; i++) {
-        const tword_t *x = &scratch->v[i];
-        if (!is_content(x) || is_cue_word(x->w))
-            continue;
-        if (!in_list(&descriptors, x->w) && !in_list(&qualifiers, x->w) && !in_list(&weak, x->w))
-            return 0;
-        content++;
-    }
-    return content > 0;
+    const cue_list_t *const lists[] = {&descriptors, &qualifiers, &weak, NULL};
+    return only_in_lists(clause, lists, scratch);
 }
 
 /* Sentences: split at ". " / "! " / "? " followed by a capital, or at ": "
@@ -1062,14 +1064,14 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             char joined[1024];
             const char *clause = clause_in_context(cl, seps, nc, k, scratch, joined, sizeof joined);
             /* "arm or leg" alone says where, not what: nothing to meet. */
-            if (only_in(clause, &body_parts, scratch))
+            if (only_body_parts(clause, scratch))
                 continue;
             int specific = 0, specific_alone = 0;
             double v = clause_score(q, f, clause, named ? name_words : NULL, &specific);
             /* Emergencies are read both ways: an item said alone
              * ("grunting") is not missed for want of its context, unless
              * it only names a part of the body ("face, arm or leg"). */
-            if (clause != cl[k] && lv == TRIAGE_EMERGENCY && !only_in(cl[k], &body_parts, scratch)) {
+            if (clause != cl[k] && lv == TRIAGE_EMERGENCY && !only_body_parts(cl[k], scratch)) {
                 double alone = clause_score(q, f, cl[k], named ? name_words : NULL, &specific_alone);
                 if (alone > v) {
                     v = alone;
