@@ -53,6 +53,7 @@
 #include "medical/medical.h"
 #include "muse_buf.h"
 #include "muse_err.h"
+#include "muse_hash.h"
 
 /* The page and the API description, compiled in by muse-embed (core/web/,
  * docs/openapi.yaml): the server never reads files at run time, so no path
@@ -220,14 +221,6 @@ static void rl_key(const struct sockaddr *sa, unsigned char key[16])
     }
 }
 
-static unsigned rl_hash(const unsigned char key[16])
-{
-    uint32_t h = 2166136261u;   /* FNV-1a */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ key[i]) * 16777619u;
-    return h;
-}
-
 static void rl_sweep(ratelimit_t *rl, rl_shard_t *sh, double now)
 {
     for (int b = 0; b < 256; b++) {
@@ -252,7 +245,7 @@ static int rl_allow(ratelimit_t *rl, const struct sockaddr *sa, int *retry_after
         return 1;
     unsigned char key[16];
     rl_key(sa, key);
-    unsigned h = rl_hash(key);
+    unsigned h = muse_fnv1a32(MUSE_FNV32_SEED, key, 16);
     rl_shard_t *sh = &rl->shard[h % RL_SHARDS];
     double now = now_s();
     int ok = 1;
@@ -376,16 +369,6 @@ typedef struct answer_cache {
     char *path, *wal;               /* the store's file and its WAL */
     char prefix[192];               /* settings part of every key */
 } answer_cache_t;
-
-static uint64_t ac_hash(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 static void ac_store_id(const answer_cache_t *ac, ac_store_id_t *id)
 {
@@ -543,7 +526,7 @@ static int ac_get(answer_cache_t *ac, const char *key, size_t key_len, char **bo
                   ac_store_id_t *seen)
 {
     ac_store_id(ac, seen);
-    uint64_t h = ac_hash(key, key_len);
+    uint64_t h = muse_fnv1a64(MUSE_FNV64_SEED, key, key_len);
     double now = now_s();
     int hit = 0;
     pthread_mutex_lock(&ac->lock);
@@ -594,7 +577,7 @@ static unsigned ac_put(answer_cache_t *ac, const char *key, size_t key_len, cons
     e->key_len = key_len;
     e->len = len;
     e->verdict = verdict;
-    e->hash = ac_hash(key, key_len);
+    e->hash = muse_fnv1a64(MUSE_FNV64_SEED, key, key_len);
     e->created = now_s();
     unsigned dropped = 0;
     pthread_mutex_lock(&ac->lock);

@@ -147,8 +147,6 @@ int kb_validate_entry(const cJSON *e, const char *where, muse_error_t *err);
 int kb_entry_load(sqlite3 *db, const char *id, kb_entry_t **out, muse_error_t *err);
 
 /* FNV-1a, 64-bit: content fingerprints (not a security hash). */
-uint64_t kb_fnv1a(uint64_t h, const char *s, size_t n);
-#define KB_FNV_SEED 1469598103934665603ULL
 
 /* A word -> counts map, for vocabulary changes gathered in memory and
  * written once (a build touches each word many thousands of times). */

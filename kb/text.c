@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "kb/kb_internal.h"
+#include "muse_hash.h"
 
 extern const unsigned char kb_data_stopwords_txt[];
 extern const unsigned char kb_data_synonyms_json[];
@@ -292,7 +293,7 @@ int kb_wordmap_add_once(kb_wordmap_t *m, const char *word, long delta, long name
 {
     if ((m->n + 1) * 2 > m->cap && wordmap_grow(m) != MUSE_OK)
         return MUSE_ENOMEM;
-    uint64_t hash = kb_fnv1a(KB_FNV_SEED, word, strlen(word));
+    uint64_t hash = muse_fnv1a64(MUSE_FNV64_SEED, word, strlen(word));
     size_t h = (size_t)hash & (m->cap - 1);
     while (m->v[h].word && (m->v[h].hash != hash || strcmp(m->v[h].word, word) != 0))
         h = (h + 1) & (m->cap - 1);
@@ -315,7 +316,7 @@ kb_word_slot_t *kb_wordmap_find(const kb_wordmap_t *m, const char *word)
 {
     if (!m->cap)
         return NULL;
-    uint64_t hash = kb_fnv1a(KB_FNV_SEED, word, strlen(word));
+    uint64_t hash = muse_fnv1a64(MUSE_FNV64_SEED, word, strlen(word));
     size_t h = (size_t)hash & (m->cap - 1);
     while (m->v[h].word) {
         if (m->v[h].hash == hash && strcmp(m->v[h].word, word) == 0)

@@ -13,6 +13,7 @@
 
 #include "kb/kb_internal.h"
 #include "muse_err.h"
+#include "muse_hash.h"
 
 static const char *const WRITER_SQL[KB_W_COUNT] = {
     [KB_W_INSERT] = "INSERT INTO entries(id, kind, title, version, status, updated_at) VALUES (?,?,?,?,?,?)",
@@ -37,15 +38,6 @@ static const char *const WRITER_SQL[KB_W_COUNT] = {
     [KB_W_SET_HASH] = "UPDATE entries SET hash = ? WHERE id = ?",
     [KB_W_SECTIONS_FTS] = "INSERT INTO sections_fts(rowid, text) SELECT n, text FROM sections WHERE entry_id = ?",
 };
-
-uint64_t kb_fnv1a(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 void kb_now_iso(char *buf, size_t cap)
 {
@@ -212,7 +204,7 @@ static int put_hash(kb_writer_t *w, const kb_entry_t *v, muse_error_t *err)
     char *doc = kb_entry_to_json(v, 0);
     if (!doc)
         return muse_err(err, MUSE_ENOMEM, "out of memory");
-    uint64_t h = kb_fnv1a(KB_FNV_SEED, doc, strlen(doc));
+    uint64_t h = muse_fnv1a64(MUSE_FNV64_SEED, doc, strlen(doc));
     free(doc);
     sqlite3_stmt *st = w->st[KB_W_SET_HASH];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)h);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "muse_err.h"
+#include "muse_hash.h"
 #include "safety/safety_internal.h"
 
 #include <math.h>
@@ -80,15 +81,6 @@ done:
     return rc;
 }
 
-static unsigned fnv1a(const char *p, size_t n, unsigned h)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* Tokens: runs of ASCII letters, digits and apostrophes, lower-cased. */
 double sf_model_score(const safety_t *s, const char *text, size_t len)
 {
@@ -113,8 +105,9 @@ double sf_model_score(const safety_t *s, const char *text, size_t len)
             strcpy(cur, "</s>");
         else
             cur[n] = '\0';
-        unsigned h1 = fnv1a(cur, strlen(cur), 2166136261u);
-        unsigned h2 = fnv1a(cur, strlen(cur), fnv1a(" ", 1, fnv1a(prev, strlen(prev), 2166136261u)));
+        uint32_t h1 = muse_fnv1a32(MUSE_FNV32_SEED, cur, strlen(cur));
+        uint32_t h2 = muse_fnv1a32(muse_fnv1a32(muse_fnv1a32(MUSE_FNV32_SEED, prev, strlen(prev)), " ", 1), cur,
+                                   strlen(cur));
         if (n)
             z += m->w[h1 & (m->buckets - 1)];
         z += m->w[h2 & (m->buckets - 1)];

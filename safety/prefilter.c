@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "muse_err.h"
+#include "muse_hash.h"
 #include "safety/safety_internal.h"
 
 /* A piece still counts as exact while it matches at most this many
@@ -1035,11 +1036,7 @@ static int reserve(void *p, size_t *cap, size_t need, size_t sz)
 
 static uint32_t hash_bytes(const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
+    return muse_fnv1a32(MUSE_FNV32_SEED, p, n);
 }
 
 /* Rebuilds an open-addressing table of n_items at twice the size; key(i)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "muse_err.h"
+#include "muse_hash.h"
 #include "safety/safety_internal.h"
 
 /* Returns the length of the UTF-8 sequence at p (1..4), or 0 if invalid:
@@ -203,19 +204,10 @@ cJSON *sf_parse_data(const unsigned char *data, size_t len, const char *name,
     return j;
 }
 
-/* FNV-1a over the (already lower-cased) word. */
-static uint32_t word_hash(const char *w, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 /* The slot holding word w (len bytes), or the empty slot where it goes. */
 static size_t word_slot(const sf_wordset_t *ws, const char *w, size_t len)
 {
-    size_t k = word_hash(w, len) & ws->mask;
+    size_t k = muse_fnv1a32(MUSE_FNV32_SEED, w, len) & ws->mask;
     for (; ws->slot[k]; k = (k + 1) & ws->mask) {
         const char *o = ws->words[ws->slot[k] - 1];
         if (strncmp(o, w, len) == 0 && o[len] == '\0')

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "muse_err.h"
+#include "muse_hash.h"
 #include "viz/viz_int.h"
 
 #define MAX_HITS_PER_SERIES 3000
@@ -46,19 +47,9 @@ typedef struct dedupe {
     int oom;
 } dedupe_t;
 
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static const char *alias_of(const dedupe_t *d, const char *id, size_t n)
 {
-    uint64_t h = fnv(id, n);
+    uint64_t h = muse_fnv1a64(MUSE_FNV64_SEED, id, n);
     for (size_t i = 0; i < d->naliases; i++)
         if (d->aliases[i].hash == h && strlen(d->aliases[i].from) == n &&
             memcmp(d->aliases[i].from, id, n) == 0)
@@ -143,7 +134,7 @@ static void put_defs(viz_buf_t *out, const char *src, size_t n, const char *pre,
         put_prefixed(out, p, (size_t)(sy - p), pre, NULL);
         const char *body = gt + 1;
         size_t blen = (size_t)(close - body);
-        uint64_t h = fnv(body, blen);
+        uint64_t h = muse_fnv1a64(MUSE_FNV64_SEED, body, blen);
         char id[64];
         size_t pl = strlen(pre), il = (size_t)(ide - idp);
         if (pl + il >= sizeof id) {   /* never with our prefixes; keep it as it is */
@@ -172,7 +163,7 @@ static void put_defs(viz_buf_t *out, const char *src, size_t n, const char *pre,
             alias_t *a = &d->aliases[d->naliases++];
             memcpy(a->from, id, sizeof a->from);
             snprintf(a->to, sizeof a->to, "%s", same->id);
-            a->hash = fnv(a->from, strlen(a->from));
+            a->hash = muse_fnv1a64(MUSE_FNV64_SEED, a->from, strlen(a->from));
         } else {
             if (d->nsyms == d->capsyms) {
                 size_t cap = d->capsyms ? d->capsyms * 2 : 64;
