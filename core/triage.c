@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/log.h"
 #include "core/triage.h"
 #include "muse_err.h"
 
@@ -25,9 +26,39 @@ static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
+/* "implies" in triage.json: lay phrases and the words of guidance they mean. */
+typedef struct implied {
+    cue_list_t said;
+    char *means;
+} implied_t;
+static implied_t *implies;
+static size_t n_implies;
 static size_t n_same;
 static double min_score = 1.5, emergency_min_score = 1.0;
 static int load_rc = MUSE_OK;
+
+/* Bytes of an apostrophe at s: 1 for ', 3 for the typographic one (U+2019),
+ * 0 otherwise. People write "can't", "cant" and "can\u2019t" alike, so
+ * cues and words are compared without them. */
+static size_t apostrophe_at(const char *s)
+{
+    if (s[0] == '\'')
+        return 1;
+    if ((unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x99)
+        return 3;
+    return 0;
+}
+
+static void drop_apostrophes(char *s)
+{
+    char *d = s;
+    for (size_t a; *s;)
+        if ((a = apostrophe_at(s)) > 0)
+            s += a;
+        else
+            *d++ = *s++;
+    *d = '\0';
+}
 
 /* Loads a list of strings; 0 when the data holds no such array. */
 static int load_list(const cJSON *arr, cue_list_t *out)
@@ -37,8 +68,8 @@ static int load_list(const cJSON *arr, cue_list_t *out)
     out->v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *out->v);
     const cJSON *c;
     cJSON_ArrayForEach(c, arr)
-        if (out->v && cJSON_IsString(c))
-            out->v[out->n++] = strdup(c->valuestring);
+        if (out->v && cJSON_IsString(c) && (out->v[out->n] = strdup(c->valuestring)) != NULL)
+            drop_apostrophes(out->v[out->n++]);
     return out->v != NULL;
 }
 
@@ -85,6 +116,18 @@ static void load(void)
     cJSON_ArrayForEach(g, fam)
         if (same && cJSON_IsArray(g) && cJSON_GetArraySize(g) > 0)
             load_list(g, &same[n_same++]);
+    const cJSON *imp = cJSON_GetObjectItemCaseSensitive(root, "implies");
+    implies = calloc((size_t)cJSON_GetArraySize(imp) + 1, sizeof *implies);
+    ok = ok && implies;
+    cJSON_ArrayForEach(g, imp) {
+        const cJSON *said = cJSON_GetObjectItemCaseSensitive(g, "said");
+        const cJSON *means = cJSON_GetObjectItemCaseSensitive(g, "means");
+        if (!ok || !cJSON_IsString(means) || !load_list(said, &implies[n_implies].said) ||
+            !(implies[n_implies].means = strdup(means->valuestring)))
+            ok = 0;
+        else
+            n_implies++;
+    }
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "suspect_overlap");
     if (cJSON_IsNumber(so))
         suspect_overlap = so->valueint;
@@ -154,11 +197,12 @@ static char *lower_dup(const char *s)
 
 #define TW_MAX 256
 #define TRIAGE_CANDIDATES 16
-#define TRIAGE_SEARCHED 6
+#define TRIAGE_SEARCHED 8 /* entries the search brings */
+#define TRIAGE_READ 6 /* of them, the best fitting read */
 
 typedef struct tword {
     char w[40];
-    unsigned char absent; /* said not to be there */
+    unsigned char absent; /* said not to be there: 1, or 2 for something the person cannot do */
     unsigned char bound;  /* punctuation stood before this word: 1 a comma or the like, 2 a full stop */
     unsigned char num;    /* a number: never matched as a word */
     unsigned char len;    /* letters as written, before folding: long words weigh more */
@@ -272,8 +316,10 @@ static void tw_push(twords_t *t, const char *s, size_t len, int bound)
         return;
     tword_t *x = &t->v[t->n];
     size_t k = 0;
-    for (size_t i = 0; i < len && k + 1 < sizeof x->w; i++)
-        if (s[i] != '\'')
+    for (size_t i = 0, a; i < len && k + 1 < sizeof x->w; i++)
+        if ((a = apostrophe_at(s + i)) > 0 && i + a <= len)
+            i += a - 1;
+        else
             x->w[k++] = (char)tolower((unsigned char)s[i]);
     x->w[k] = '\0';
     if (k == 0)
@@ -344,10 +390,12 @@ static void mark_absent(twords_t *t)
                 j++;
             if (j < t->n && !t->v[j].bound && in_list(&functions, t->v[j].w))
                 continue;
+            /* "can't put weight on it" is a symptom said as a negation. */
+            int inability = strncmp(w, "can", 3) == 0 || strncmp(w, "could", 5) == 0 || strcmp(w, "unable") == 0;
             for (size_t k = i + 1, seen = 0; k < t->n && seen < 6; k++) {
                 if (t->v[k].bound || in_list(&terminators, t->v[k].w))
                     break;
-                t->v[k].absent = 1;
+                t->v[k].absent = inability ? 2 : 1;
                 seen += is_content(&t->v[k]);
             }
         } else if (in_list(&reassurances, w) && !t->v[i].absent) {
@@ -451,7 +499,9 @@ static void question_facts(const twords_t *t, facts_t *f)
         int child = 0, adult = 0;
         for (size_t i = 0; i < t->n; i++) {
             child |= in_list(&children, t->v[i].w);
-            adult |= in_list(&personal, t->v[i].w);
+            /* Someone pregnant or breastfeeding speaks as an adult. */
+            adult |= in_list(&personal, t->v[i].w) || strncmp(t->v[i].w, "pregnan", 7) == 0 ||
+                     strncmp(t->v[i].w, "breastfe", 8) == 0;
         }
         if (adult && !child)
             f->age_lo = 16 * 12;
@@ -461,7 +511,7 @@ static void question_facts(const twords_t *t, facts_t *f)
 /* A clause's conditions on age (in months) and temperature. */
 typedef struct limits {
     double age_min, age_max, temp_min;
-    int has_age, has_temp;
+    int has_age, has_temp; /* has_age 2: only "for children" */
 } limits_t;
 
 static void clause_limits(const twords_t *c, limits_t *l)
@@ -512,6 +562,28 @@ static void clause_limits(const twords_t *c, limits_t *l)
     }
 }
 
+/* Whether guidance is for children only ("if your child is feeding less
+ * ..., has a high temperature"; "a child's high temperature has lasted 5
+ * days"): it names a child and not "you", adults or anyone. Read for the
+ * whole sentence and for the clause. */
+static int names_only_children(const twords_t *t)
+{
+    int child = 0, anyone = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *w = t->v[i].w;
+        child |= in_list(&children, w);
+        anyone |= strcmp(w, "you") == 0 || strncmp(w, "adult", 5) == 0 || strcmp(w, "anyone") == 0 ||
+                  strcmp(w, "someone") == 0 || strcmp(w, "people") == 0;
+    }
+    return child && !anyone;
+}
+
+static int for_children(const char *sentence, twords_t *scratch)
+{
+    tw_split(sentence, scratch);
+    return names_only_children(scratch);
+}
+
 static int is_cue_word(const char *w)
 {
     static const char *const cue_words[] = {"call", "emergency", "now", "urgent", "urgently", "help", "medical",
@@ -544,7 +616,7 @@ static int in_name(const kb_words_t *name, const char *w)
  * are left out: every sentence of its guidance shares them. Entries found
  * only by searching the description must match on them too. */
 static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name,
-                           int *specific)
+                           int child_only, int *specific)
 {
     *specific = 0;
     twords_t *c = malloc(sizeof *c);
@@ -554,12 +626,18 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     mark_absent(c);
     limits_t lim;
     clause_limits(c, &lim);
+    /* Guidance for children does not apply to an adult. Such a limit only
+     * rules out; it adds nothing to a match. */
+    if ((child_only || names_only_children(c)) && !lim.has_age) {
+        lim.age_max = 16 * 12;
+        lim.has_age = 2;
+    }
     double matched = 0;
     int total = 0, denied = 0, qualifiers_in = 0, unmet_qualifiers = 0, contexts_in = 0, unmet_contexts = 0;
     if (lim.has_age) {
         if (f->age_hi < lim.age_min || f->age_lo >= lim.age_max)
             denied = 1;
-        else if (f->age_months >= 0)
+        else if (f->age_months >= 0 && lim.has_age == 1)
             matched += 1, total++;
     }
     if (lim.has_temp && f->temp_c >= 0) {
@@ -617,6 +695,9 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     double coverage = matched / total;
     if (coverage > 1)
         coverage = 1;
+    /* "vomiting" does not say all of "vomiting blood". */
+    if (coverage < 1)
+        *specific = 0;
     return coverage >= 0.5 ? matched * coverage : 0;
 }
 
@@ -968,7 +1049,7 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
     if (kb_words_split(e->title, &v->name) != MUSE_OK)
         return MUSE_ENOMEM;
     kb_words_t *name = &v->name;
-    int said = 0, words = 0;
+    int said = 0, words = 0, generic_said = 0, generic = 0;
     for (size_t i = 0; i < name->n; i++) {
         char key[40];
         match_key(fold(name->v[i]), key, sizeof key);
@@ -989,8 +1070,18 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
         if (kb_is_stopword(name->v[i]))
             continue;
         v->name_denied |= absent && !present;
+        /* "pain" alone does not name "joint pain". */
+        if (in_list(&common, name->v[i])) {
+            generic_said += present;
+            generic++;
+            continue;
+        }
         said += present;
         words++;
+    }
+    if (words == 0) {
+        said = generic_said;
+        words = generic;
     }
     /* "nose" alone does not name "foreign body in nose or ear". */
     v->name_said = words > 0 && 2 * said >= words;
@@ -1020,6 +1111,8 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
      * stopped" after a cut is no question for the menopause guidance. */
     if (!named && !name_said && overlap < 2)
         return;
+    log_msg(LOG_DEBUG, "triage: read %s (%s, overlap %d, name said %d, fit %d)", e->id,
+            named ? "answer's entry" : "searched", overlap, name_said, fit);
     twords_t *scratch = malloc(sizeof *scratch);
     if (!scratch)
         return;
@@ -1049,6 +1142,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             mine.suspect = current;
             snprintf(mine.suspect_reason, sizeof mine.suspect_reason, "%s", sent[i]);
         }
+        int child_only = for_children(sent[i], scratch);
         char *copy = strdup(sent[i]);
         char *cl[48], seps[48];
         size_t nc = copy ? split_clauses(copy, cl, seps, 48) : 0;
@@ -1067,12 +1161,12 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             if (only_body_parts(clause, scratch))
                 continue;
             int specific = 0, specific_alone = 0;
-            double v = clause_score(q, f, clause, named ? name_words : NULL, &specific);
+            double v = clause_score(q, f, clause, named ? name_words : NULL, child_only, &specific);
             /* Emergencies are read both ways: an item said alone
              * ("grunting") is not missed for want of its context, unless
              * it only names a part of the body ("face, arm or leg"). */
             if (clause != cl[k] && lv == TRIAGE_EMERGENCY && !only_body_parts(cl[k], scratch)) {
-                double alone = clause_score(q, f, cl[k], named ? name_words : NULL, &specific_alone);
+                double alone = clause_score(q, f, cl[k], named ? name_words : NULL, child_only, &specific_alone);
                 if (alone > v) {
                     v = alone;
                     specific = specific_alone;
@@ -1083,6 +1177,8 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
              * of a red flag said in full is enough. */
             double need = lv == TRIAGE_EMERGENCY && named && specific ? emergency_min_score : min_score;
             int better = v > best->score || (v == best->score && lv > best->level);
+            if (log_get_level() >= LOG_DEBUG)
+                log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
             if (v >= need && better) {
                 best->level = lv;
                 best->score = v;
@@ -1100,43 +1196,73 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     free(text);
 }
 
-/* Whether the text shows an urgent sign that no negation just before it
- * takes back ("not pregnant", "no pus"). */
-static int urgent_cue(const char *low)
+/* Whether the text says a cue with no negation in the two words before it
+ * ("not pregnant", "no pus"). */
+static int cue_said(const char *low, const char *c)
 {
-    for (size_t i = 0; i < urgent_signs.n; i++) {
-        const char *c = urgent_signs.v[i];
-        size_t len = strlen(c);
-        for (const char *p = strstr(low, c); p; p = strstr(p + 1, c)) {
-            if ((p > low && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[len]))
-                continue;
-            /* The two words before the sign. */
-            const char *s = p;
-            int words = 0, negated = 0;
-            while (s > low && words < 2) {
-                const char *e = s;
-                while (e > low && !isalnum((unsigned char)e[-1]))
-                    e--;
-                const char *b = e;
-                while (b > low && (isalnum((unsigned char)b[-1]) || b[-1] == '\''))
-                    b--;
-                if (b == e)
-                    break;
-                char w[24];
-                size_t k = 0;
-                for (const char *x = b; x < e && k + 1 < sizeof w; x++)
-                    if (*x != '\'')
-                        w[k++] = *x;
-                w[k] = '\0';
-                negated |= in_list(&negations, w);
-                words++;
-                s = b;
-            }
-            if (!negated)
-                return 1;
+    size_t len = strlen(c);
+    for (const char *p = strstr(low, c); p; p = strstr(p + 1, c)) {
+        if ((p > low && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[len]))
+            continue;
+        /* The two words before the cue. */
+        const char *s = p;
+        int words = 0, negated = 0;
+        while (s > low && words < 2) {
+            const char *e = s;
+            while (e > low && !isalnum((unsigned char)e[-1]))
+                e--;
+            const char *b = e;
+            while (b > low && isalnum((unsigned char)b[-1]))
+                b--;
+            if (b == e)
+                break;
+            char w[24];
+            size_t k = 0;
+            for (const char *x = b; x < e && k + 1 < sizeof w; x++)
+                w[k++] = *x;
+            w[k] = '\0';
+            negated |= in_list(&negations, w);
+            words++;
+            s = b;
         }
+        if (!negated)
+            return 1;
     }
     return 0;
+}
+
+/* Whether the text shows an urgent sign that no negation takes back. */
+static int urgent_cue(const char *low)
+{
+    for (size_t i = 0; i < urgent_signs.n; i++)
+        if (cue_said(low, urgent_signs.v[i]))
+            return 1;
+    return 0;
+}
+
+/* Lay phrases and the words guidance uses for them ("only 2 wet nappies":
+ * peeing less; "lips are dry": dehydration), added to the description's
+ * words when said without a negation. */
+static int any_said(const char *low, const cue_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (cue_said(low, l->v[i]))
+            return 1;
+    return 0;
+}
+
+static void add_implied(const char *low, twords_t *q)
+{
+    for (size_t i = 0; i < n_implies; i++) {
+        if (!any_said(low, &implies[i].said))
+            continue;
+        for (const char *p = implies[i].means; *p;) {
+            size_t n = strcspn(p, " ");
+            tw_push(q, p, n, 1);
+            p += n;
+            p += strspn(p, " ");
+        }
+    }
 }
 
 /* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
@@ -1181,6 +1307,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     int routine_sign = 0, self_care_sign = 0, urgent_sign = 0;
     char *low = lower_dup(question);
     if (low) {
+        drop_apostrophes(low);
         out->mild = any_cue(low, &mild);
         out->personal = any_cue(low, &personal);
         out->severe = any_cue(low, &severe);
@@ -1189,13 +1316,17 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         routine_sign = any_cue(low, &routine_signs);
         self_care_sign = any_cue(low, &self_care_signs);
         urgent_sign = urgent_cue(low);
-        free(low);
     }
     twords_t *q = malloc(sizeof *q);
-    if (!q)
+    if (!q) {
+        free(low);
         return MUSE_ENOMEM;
+    }
     tw_split(question, q);
     mark_absent(q);
+    if (low)
+        add_implied(low, q);
+    free(low);
     /* "my knee hurts" and "sore throat for 3 days" describe; "what causes
      * gout?" asks. */
     if (!out->personal && q->n > 0 && !in_list(&question_words, q->v[0].w))
@@ -1218,7 +1349,16 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         cand[nc++] = ids[i];
     kb_hits_t hits = {0};
     kb_search_opts_t so = {.limit = TRIAGE_SEARCHED, .no_snippets = 1};
-    if (out->personal && kb_search(kb, question, &so, &hits, NULL) == MUSE_OK) {
+    /* The search is for what the description says is there: "breathing
+     * fine, no chest pain" does not look for chest pain. */
+    char *said = malloc(q->n * 41 + 1);
+    size_t len = 0;
+    for (size_t i = 0; said && i < q->n; i++)
+        if (!q->v[i].absent && !q->v[i].num)
+            len += (size_t)sprintf(said + len, "%s%s", len ? " " : "", q->v[i].w);
+    if (said)
+        said[len] = '\0';
+    if (out->personal && len > 0 && kb_search(kb, said, &so, &hits, NULL) == MUSE_OK) {
         for (size_t i = 0; i < hits.n && nc < TRIAGE_CANDIDATES; i++) {
             if (strcmp(hits.v[i].kind, "condition") && strcmp(hits.v[i].kind, "symptom"))
                 continue;
@@ -1229,24 +1369,43 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
                 cand[nc++] = hits.v[i].id;
         }
     }
+    /* The search ranks by words anywhere in an entry; of what it finds,
+     * the entries whose symptoms or name the description shares most are
+     * read ("belly button ... lower right": appendicitis before hernia). */
     about_t about = {.suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
-    for (size_t i = 0; i < nc; i++) {
+    view_t *views = calloc(nc ? nc : 1, sizeof *views);
+    size_t nv = 0;
+    for (size_t i = 0; views && i < nc; i++) {
         kb_entry_t *e = NULL;
-        view_t v;
         if (kb_get(kb, cand[i], &e, NULL) != MUSE_OK)
             continue;
-        if (view_read(e, q, &v) == MUSE_OK) {
-            v.named = i < n_ids;
-            assess_entry(&v, q, &f, out, &about);
+        if (view_read(e, q, &views[nv]) != MUSE_OK) {
+            view_free(&views[nv]);
+            continue;
         }
-        view_free(&v);
+        views[nv].named = i < n_ids;
+        /* Insertion by fit among the searched entries, stable. */
+        size_t k = nv++;
+        while (k > 0 && !views[k].named && !views[k - 1].named && views[k - 1].fit < views[k].fit) {
+            view_t t = views[k - 1];
+            views[k - 1] = views[k];
+            views[k] = t;
+            k--;
+        }
     }
+    for (size_t i = 0, searched = 0; i < nv; i++) {
+        if (views[i].named || searched++ < TRIAGE_READ)
+            assess_entry(&views[i], q, &f, out, &about);
+        view_free(&views[i]);
+    }
+    free(views);
     kb_hits_free(&hits);
+    free(said);
     /* A description no guidance sentence fits still gets a level. */
     if (out->level == TRIAGE_NONE && out->personal && nc > 0) {
         int denies = 0;
         for (size_t i = 0; i < q->n; i++)
-            denies |= q->v[i].absent && is_content(&q->v[i]);
+            denies |= q->v[i].absent == 1 && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,
