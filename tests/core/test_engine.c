@@ -203,6 +203,22 @@ static void test_triage_reading(void **state)
                         "self_care");
     /* "in the face, arm or leg": "leg" alone is where, not a red flag. */
     assert_string_not_equal(level_of("my leg went numb after sitting cross legged for an hour"), "emergency");
+    /* What the description denies is not searched for: "no chest pain"
+     * must not crowd out the guidance on clots (NHS "DVT": urgent). */
+    assert_string_equal(level_of("my calf is swollen, hot and painful since a long coach trip, no chest pain and "
+                                 "breathing is fine"),
+                        "urgent");
+    /* Lay words for guidance words: dry nappies are peeing less (NHS
+     * "Diarrhoea and vomiting": urgent for a baby with signs of dehydration). */
+    assert_string_equal(level_of("my 9 month old has had diarrhoea since yesterday and her nappies are dry today"),
+                        "urgent");
+    /* "can't" said without an apostrophe; not being able to is a symptom,
+     * not a reassurance (NHS "Sprains and strains": urgent treatment centre). */
+    assert_string_equal(level_of("twisted my ankle jumping off a wall and i cant put any weight on it"), "urgent");
+    /* Guidance on a baby's temperature is not read for an adult. */
+    assert_string_not_equal(level_of("I'm 35, had a temperature of 38.4 since yesterday with a runny nose, "
+                                     "drinking plenty"),
+                            "urgent");
 }
 
 /* Contemplating's agents run in threads; the answer and its sources must not
