@@ -614,7 +614,9 @@ static int in_name(const kb_words_t *name, const char *w)
  * deny any of it, and must not state an age or temperature outside it.
  * For the entries the answer itself found, words of the entry's own name
  * are left out: every sentence of its guidance shares them. Entries found
- * only by searching the description must match on them too. */
+ * only by searching the description must match on them too. *specific
+ * gets 1 when a word other than a descriptor or a common word matched, and
+ * 2 when every word of the clause is met. */
 static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name,
                            int child_only, int *specific)
 {
@@ -696,8 +698,8 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     if (coverage > 1)
         coverage = 1;
     /* "vomiting" does not say all of "vomiting blood". */
-    if (coverage < 1)
-        *specific = 0;
+    if (coverage >= 1)
+        *specific |= 2;
     return coverage >= 0.5 ? matched * coverage : 0;
 }
 
@@ -1175,7 +1177,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             /* Emergencies are missed less often at the price of some false
              * alarms: in the guidance of the answer's own entries, one word
              * of a red flag said in full is enough. */
-            double need = lv == TRIAGE_EMERGENCY && named && specific ? emergency_min_score : min_score;
+            double need = lv == TRIAGE_EMERGENCY && named && (specific & 3) == 3 ? emergency_min_score : min_score;
             int better = v > best->score || (v == best->score && lv > best->level);
             if (log_get_level() >= LOG_DEBUG)
                 log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
