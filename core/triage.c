@@ -1051,7 +1051,7 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
     if (kb_words_split(e->title, &v->name) != MUSE_OK)
         return MUSE_ENOMEM;
     kb_words_t *name = &v->name;
-    int said = 0, words = 0, generic_said = 0, generic = 0;
+    int said = 0, words = 0, tier_said[3] = {0}, tier_words[3] = {0};
     for (size_t i = 0; i < name->n; i++) {
         char key[40];
         match_key(fold(name->v[i]), key, sizeof key);
@@ -1072,21 +1072,19 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
         if (kb_is_stopword(name->v[i]))
             continue;
         v->name_denied |= absent && !present;
-        /* "pain" alone does not name "joint pain". */
-        if (in_list(&common, name->v[i])) {
-            generic_said += present;
-            generic++;
-            continue;
-        }
         said += present;
         words++;
+        /* Words of a name weigh in tiers: common words ("pain"), parts of
+         * the body ("throat"), the rest ("strep"). */
+        int tier = in_list(&common, name->v[i]) ? 0 : in_list(&body_parts, name->v[i]) ? 1 : 2;
+        tier_said[tier] += present;
+        tier_words[tier]++;
     }
-    if (words == 0) {
-        said = generic_said;
-        words = generic;
-    }
-    /* "nose" alone does not name "foreign body in nose or ear". */
-    v->name_said = words > 0 && 2 * said >= words;
+    /* Half the words of the name said, among them one of its most telling
+     * kind: "nose" alone does not name "foreign body in nose or ear", nor
+     * "pain" "joint pain", nor "throat" "strep throat". */
+    int top = tier_words[2] ? 2 : tier_words[1] ? 1 : 0;
+    v->name_said = words > 0 && 2 * said >= words && tier_said[top] > 0;
     v->overlap = symptom_overlap(e, q);
     v->fit = v->overlap + (v->name_said ? suspect_overlap : 0);
     return MUSE_OK;
