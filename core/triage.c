@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,7 +23,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
 static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
-static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs;
+static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
@@ -96,6 +97,7 @@ static void load(void)
         {"self_care_signs", &self_care_signs}, {"urgent_signs", &urgent_signs},
         {"long_duration", &long_duration}, {"mild", &mild},
         {"personal", &personal},           {"severe", &severe},
+        {"actions", &actions},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -390,6 +392,12 @@ static void mark_absent(twords_t *t)
                 j++;
             if (j < t->n && !t->v[j].bound && in_list(&functions, t->v[j].w))
                 continue;
+            /* "didn't take malaria tablets": what was not done is the
+             * taking, not the malaria. */
+            if (j < t->n && !t->v[j].bound && in_list(&actions, t->v[j].w)) {
+                t->v[j].absent = 1;
+                continue;
+            }
             /* "can't put weight on it" is a symptom said as a negation. */
             int inability = strncmp(w, "can", 3) == 0 || strncmp(w, "could", 5) == 0 || strcmp(w, "unable") == 0;
             for (size_t k = i + 1, seen = 0; k < t->n && seen < 6; k++) {
@@ -1120,6 +1128,8 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     char *sent[64];
     size_t ns = text ? split_sentences(text, sent, 64) : 0;
     triage_level_t current = TRIAGE_NONE;
+    /* All of "Fever in children" is guidance for children. */
+    int title_for_children = for_children(e->title, scratch);
     int is_about = fit >= suspect_overlap && fit > about->fit;
     about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {
@@ -1142,7 +1152,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             mine.suspect = current;
             snprintf(mine.suspect_reason, sizeof mine.suspect_reason, "%s", sent[i]);
         }
-        int child_only = for_children(sent[i], scratch);
+        int child_only = title_for_children || for_children(sent[i], scratch);
         char *copy = strdup(sent[i]);
         char *cl[48], seps[48];
         size_t nc = copy ? split_clauses(copy, cl, seps, 48) : 0;
@@ -1299,6 +1309,35 @@ static void blank_non_durations(char *low)
     }
 }
 
+/* Words that are not what guidance means by them: "back from Ghana" is a
+ * return, not the back of the body; "last week" is a time, not how long
+ * something lasts. Blanked before the description is read. */
+static void blank_homonyms(char *text)
+{
+    static const struct {
+        const char *word;
+        const char *const after[12];
+    } h[] = {
+        {"back", {" from ", " home", NULL}},
+        {"last", {" night", " week", " month", " year", " time", " weekend", " few", " couple", " summer",
+                  " winter", " holiday", NULL}},
+    };
+    for (char *p = text; *p; p++) {
+        if (p > text && isalnum((unsigned char)p[-1]))
+            continue;
+        for (size_t k = 0; k < sizeof h / sizeof h[0]; k++) {
+            size_t n = strlen(h[k].word);
+            if (strncasecmp(p, h[k].word, n) != 0)
+                continue;
+            for (int i = 0; h[k].after[i]; i++)
+                if (strncasecmp(p + n, h[k].after[i], strlen(h[k].after[i])) == 0) {
+                    memset(p, ' ', n);
+                    break;
+                }
+        }
+    }
+}
+
 int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t n_ids, triage_t *out)
 {
     pthread_once(&once, load);
@@ -1322,7 +1361,11 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         free(low);
         return MUSE_ENOMEM;
     }
-    tw_split(question, q);
+    char *text = strdup(question);
+    if (text)
+        blank_homonyms(text);
+    tw_split(text ? text : question, q);
+    free(text);
     mark_absent(q);
     if (low)
         add_implied(low, q);

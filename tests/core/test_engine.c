@@ -215,6 +215,11 @@ static void test_triage_reading(void **state)
     /* "can't" said without an apostrophe; not being able to is a symptom,
      * not a reassurance (NHS "Sprains and strains": urgent treatment centre). */
     assert_string_equal(level_of("twisted my ankle jumping off a wall and i cant put any weight on it"), "urgent");
+    /* "didn't take malaria tablets" does not deny malaria, and "back from
+     * Kenya" is no back pain (NHS "Malaria": urgent for a fever after travel). */
+    assert_string_equal(level_of("came back from kenya last week and now i have a high temperature and shivers, "
+                                 "i didnt take any malaria tablets"),
+                        "urgent");
     /* Guidance on a baby's temperature is not read for an adult. */
     assert_string_not_equal(level_of("I'm 35, had a temperature of 38.4 since yesterday with a runny nose, "
                                      "drinking plenty"),
