@@ -1266,9 +1266,18 @@ static void add_implied(const char *low, twords_t *q)
     for (size_t i = 0; i < n_implies; i++) {
         if (!any_said(low, &implies[i].said))
             continue;
+        /* "sex without condom": what follows "without" is absent. */
+        int without = 0;
         for (const char *p = implies[i].means; *p;) {
             size_t n = strcspn(p, " ");
-            tw_push(q, p, n, 1);
+            if (n == 7 && strncmp(p, "without", 7) == 0) {
+                without = 1;
+            } else {
+                size_t at = q->n;
+                tw_push(q, p, n, 1);
+                if (without && q->n > at)
+                    q->v[at].absent = 1;
+            }
             p += n;
             p += strspn(p, " ");
         }
