@@ -485,7 +485,11 @@ static void question_facts(const twords_t *t, facts_t *f)
         }
         double v = atof(x->w);
         double m = unit_months(next);
-        if (m > 0 && f->age_months < 0 && (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0))
+        /* "a 5 month old", "4 yo", "baby 7 months", "son is 3 years" */
+        const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
+        int child_first = in_list(&children, prev) ||
+                          ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2));
+        if (m > 0 && f->age_months < 0 && (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0 || child_first))
             f->age_months = v * m;
         int near_temp = 0;
         for (size_t k = i > 4 ? i - 4 : 0; k < i; k++)
@@ -1287,6 +1291,33 @@ static void add_implied(const char *low, twords_t *q)
 /* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
  * pregnancy weeks are not how long a problem has lasted: blanked before the
  * duration cues are read. */
+/* Whether a word naming a child stands just before a number, perhaps with
+ * "is", "was" or "aged" between ("baby 7 months", "daughter is 3 years"). */
+static int child_before(const char *low, const char *num)
+{
+    const char *e = num;
+    for (int words = 0; words < 2; words++) {
+        while (e > low && !isalnum((unsigned char)e[-1]))
+            e--;
+        const char *b = e;
+        while (b > low && isalnum((unsigned char)b[-1]))
+            b--;
+        if (b == e || e - b >= 24)
+            return 0;
+        char w[24];
+        memcpy(w, b, (size_t)(e - b));
+        w[e - b] = '\0';
+        kb_stem(w);
+        if (in_list(&children, w))
+            return 1;
+        if (strcmp(w, "is") && strcmp(w, "was") && strcmp(w, "aged") && strcmp(w, "age") && strcmp(w, "now") &&
+            strcmp(w, "s"))
+            return 0;
+        e = b;
+    }
+    return 0;
+}
+
 static void blank_non_durations(char *low)
 {
     static const char *const units[] = {"year", "month", "week", "day", "yr", "mo", NULL};
@@ -1315,6 +1346,10 @@ static void blank_non_durations(char *low)
                 memset(p, ' ', (size_t)(r - p) + strlen(tails[t]));
                 break;
             }
+        /* "baby 7 months", "my son is 3 years": an age said after the
+         * child, with no "old". */
+        if (child_before(low, p))
+            memset(p, ' ', (size_t)(q - p) + strlen(units[unit]));
     }
 }
 

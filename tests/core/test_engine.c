@@ -220,6 +220,11 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("came back from kenya last week and now i have a high temperature and shivers, "
                                  "i didnt take any malaria tablets"),
                         "urgent");
+    /* "baby 7 months" is an age, not seven months of dribbling (NHS
+     * "Teething": look after at home). */
+    assert_string_equal(level_of("my baby is 7 months, dribbling a lot, red cheek and chewing on everything, "
+                                 "no temperature"),
+                        "self_care");
     /* Guidance on a baby's temperature is not read for an adult. */
     assert_string_not_equal(level_of("I'm 35, had a temperature of 38.4 since yesterday with a runny nose, "
                                      "drinking plenty"),
