@@ -5,11 +5,12 @@ symptom-checker evaluations (each file's .md says who wrote it and how it was us
   vignettes_dev4.jsonl (100): development sets; triage was changed while looking at
   their misses (dev4 was written as a held-out set and became a development set when
   its misses were read).
-- vignettes_holdout.jsonl (80) and vignettes_holdout3.jsonl (100): written independently
-  of the engine; their accuracy was never looked at case by case, only as totals, so
-  they give the unseen figures. holdout3's three missed emergencies were read once, to
-  add the safety rules they showed were missing, so its emergency figure is no longer
-  an unseen one (docs/engine.md says which figures are which).
+- vignettes_holdout.jsonl (80), vignettes_holdout3.jsonl (100) and
+  vignettes_holdout4.jsonl (100): written independently of the engine; their accuracy
+  was never looked at case by case, only as totals, so they give the unseen figures.
+  holdout3's three missed emergencies were read once, to add the safety rules they
+  showed were missing, so its emergency figure is no longer an unseen one (docs/engine.md
+  says which figures are which).
 
 Issue 7 aims at >= 85 % triage accuracy and every emergency recognised. Accuracy on the
 held-out sets is short of that; this test guards what triage does reach, so a change
@@ -23,12 +24,13 @@ import sys
 AIM_ACCURACY = 85.0
 # set: (floor accuracy, floor safe rate, floor emergency recall), all in %
 FLOORS = {
-    "vignettes.jsonl": (83.0, 88.0, 100.0),
-    "vignettes_dev2.jsonl": (86.0, 93.0, 100.0),
-    "vignettes_dev3.jsonl": (82.0, 91.0, 100.0),
-    "vignettes_dev4.jsonl": (76.0, 87.0, 100.0),
-    "vignettes_holdout.jsonl": (78.0, 90.0, 100.0),
-    "vignettes_holdout3.jsonl": (75.0, 86.0, 100.0),
+    "vignettes.jsonl": (87.0, 91.0, 100.0),
+    "vignettes_dev2.jsonl": (88.0, 93.0, 100.0),
+    "vignettes_dev3.jsonl": (85.0, 93.0, 100.0),
+    "vignettes_dev4.jsonl": (86.0, 91.0, 100.0),
+    "vignettes_holdout.jsonl": (81.0, 92.0, 100.0),
+    "vignettes_holdout3.jsonl": (79.0, 89.0, 100.0),
+    "vignettes_holdout4.jsonl": (75.0, 89.0, 100.0),
 }
 
 muse = os.environ["MUSE_BIN"]
