@@ -1245,18 +1245,8 @@ static int cue_said(const char *low, const char *c)
     return 0;
 }
 
-/* Whether the text shows an urgent sign that no negation takes back. */
-static int urgent_cue(const char *low)
-{
-    for (size_t i = 0; i < urgent_signs.n; i++)
-        if (cue_said(low, urgent_signs.v[i]))
-            return 1;
-    return 0;
-}
-
-/* Lay phrases and the words guidance uses for them ("only 2 wet nappies":
- * peeing less; "lips are dry": dehydration), added to the description's
- * words when said without a negation. */
+/* Whether the text says one of the cues with no negation taking it back
+ * (an urgent sign, a lay phrase of "implies"). */
 static int any_said(const char *low, const cue_list_t *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -1265,6 +1255,9 @@ static int any_said(const char *low, const cue_list_t *l)
     return 0;
 }
 
+/* Lay phrases and the words guidance uses for them ("only 2 wet nappies":
+ * peeing less; "lips are dry": dehydration), added to the description's
+ * words when said without a negation. */
 static void add_implied(const char *low, twords_t *q)
 {
     for (size_t i = 0; i < n_implies; i++) {
@@ -1398,7 +1391,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->long_duration = any_cue(low, &long_duration);
         routine_sign = any_cue(low, &routine_signs);
         self_care_sign = any_cue(low, &self_care_signs);
-        urgent_sign = urgent_cue(low);
+        urgent_sign = any_said(low, &urgent_signs);
     }
     twords_t *q = malloc(sizeof *q);
     if (!q) {
