@@ -461,6 +461,18 @@ static double unit_months(const char *u)
     return 0;
 }
 
+/* Words after "N weeks" that make it something other than an age ("8
+ * weeks pregnant", "5 days into chickenpox", "2 weeks post op"). */
+static int after_age_not_age(const char *w)
+{
+    static const char *const not_age[] = {"pregnant", "into", "post", "ago", "late", "early", "behind",
+                                          "overdue", "postpartum", "premature", "from", NULL};
+    for (int i = 0; not_age[i]; i++)
+        if (strncmp(w, not_age[i], strlen(not_age[i])) == 0)
+            return 1;
+    return 0;
+}
+
 static int is_temp_word(const char *w)
 {
     return strncmp(w, "temp", 4) == 0 || strcmp(w, "fever") == 0 || strcmp(w, "feverish") == 0;
@@ -487,8 +499,9 @@ static void question_facts(const twords_t *t, facts_t *f)
         double m = unit_months(next);
         /* "a 5 month old", "4 yo", "baby 7 months", "son is 3 years" */
         const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
-        int child_first = in_list(&children, prev) ||
-                          ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2));
+        int child_first = (in_list(&children, prev) ||
+                           ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2))) &&
+                          !after_age_not_age(after);
         if (m > 0 && f->age_months < 0 && (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0 || child_first))
             f->age_months = v * m;
         int near_temp = 0;
@@ -508,14 +521,16 @@ static void question_facts(const twords_t *t, facts_t *f)
     if (f->age_months >= 0) {
         f->age_lo = f->age_hi = f->age_months;
     } else {
-        int child = 0, adult = 0;
+        int child = 0, adult = 0, pregnant = 0;
         for (size_t i = 0; i < t->n; i++) {
             child |= in_list(&children, t->v[i].w);
-            /* Someone pregnant or breastfeeding speaks as an adult. */
-            adult |= in_list(&personal, t->v[i].w) || strncmp(t->v[i].w, "pregnan", 7) == 0 ||
-                     strncmp(t->v[i].w, "breastfe", 8) == 0;
+            /* Someone pregnant or breastfeeding speaks as an adult; someone
+             * pregnant is the adult the description is about ("my daughter
+             * is 8 weeks pregnant"). */
+            pregnant |= strncmp(t->v[i].w, "pregnan", 7) == 0 && t->v[i].absent != 1;
+            adult |= in_list(&personal, t->v[i].w) || pregnant || strncmp(t->v[i].w, "breastfe", 8) == 0;
         }
-        if (adult && !child)
+        if ((adult && !child) || pregnant)
             f->age_lo = 16 * 12;
     }
 }
@@ -674,22 +689,31 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
         qualifiers_in += qualifier;
         int context = in_list(&contexts, key);
         contexts_in += context;
-        int present = 0, absent = 0;
+        /* How the question says the word: plainly, as something the
+         * person cannot do ("can't control my bladder"), or denied. */
+        int present = 0, unable = 0, absent = 0;
         for (size_t i = 0; i < q->n; i++)
             if (strcmp(q->v[i].m, key) == 0) {
-                if (q->v[i].absent)
-                    absent = 1;
-                else
-                    present = 1;
+                present |= q->v[i].absent == 0;
+                unable |= q->v[i].absent == 2;
+                absent |= q->v[i].absent == 1;
             }
-        /* "cannot put weight on it" against "can still put weight on it":
-         * the clause's own negation is what the question denies. */
-        if ((absent && !present && !c->v[k].absent) || (present && !absent && c->v[k].absent))
+        int cabs = c->v[k].absent;
+        /* A plain word of guidance is met by the word said plainly or as
+         * an inability ("lost control of your bladder": "can't control my
+         * bladder"), denied by a negation. Guidance of what someone cannot
+         * do ("cannot stop the bleeding") is met by an inability or a
+         * negation, denied by the plain word ("bleeding has stopped").
+         * Guidance of what is absent is met by a negation, denied by the
+         * rest ("can still put weight on it"). */
+        int meets = cabs == 0 ? present || unable : cabs == 2 ? unable || absent : absent;
+        int denies = cabs == 0 ? absent : cabs == 2 ? present : present || unable;
+        if (denies && !meets)
             denied = 1;
-        else if (present) {
+        else if (meets && (cabs == 0 || (cabs == 2 && unable))) {
             matched += in_list(&common, w) ? 0.5 : c->v[k].len >= 7 ? 1.5 : 1.0;
             *specific |= !in_list(&common, w) && !in_list(&descriptors, w);
-        } else if (absent && c->v[k].absent) {
+        } else if (meets) {
             matched += 1.0;
         } else {
             unmet_qualifiers += qualifier;
@@ -947,11 +971,11 @@ static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
     int n = 0;
     for (size_t i = 0; i < q->n; i++) {
         const tword_t *x = &q->v[i];
-        if (x->absent || !is_content(x) || in_list(&weak, x->w) || in_list(&common, x->w) || is_cue_word(x->w))
+        if (x->absent == 1 || !is_content(x) || in_list(&weak, x->w) || in_list(&common, x->w) || is_cue_word(x->w))
             continue;
         int dup = 0;
         for (size_t k = 0; k < i && !dup; k++)
-            dup = strcmp(q->v[k].m, x->m) == 0 && !q->v[k].absent;
+            dup = strcmp(q->v[k].m, x->m) == 0 && q->v[k].absent != 1;
         if (dup)
             continue;
         for (size_t k = 0; k < s->n; k++)
@@ -1078,8 +1102,8 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
         int present = 0, absent = 0;
         for (size_t k = 0; k < q->n; k++)
             if (strcmp(q->v[k].m, name->v[i]) == 0) {
-                present |= !q->v[k].absent;
-                absent |= q->v[k].absent;
+                present |= q->v[k].absent != 1;
+                absent |= q->v[k].absent == 1;
             }
         if (kb_is_stopword(name->v[i]))
             continue;
@@ -1134,7 +1158,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     triage_level_t current = TRIAGE_NONE;
     /* All of "Fever in children" is guidance for children. */
     int title_for_children = for_children(e->title, scratch);
-    int is_about = fit >= suspect_overlap && fit > about->fit;
+    int is_about = fit >= suspect_overlap && fit > about->fit && !(title_for_children && f->age_lo >= 16 * 12);
     about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {
         char *low = lower_dup(sent[i]);
@@ -1281,9 +1305,6 @@ static void add_implied(const char *low, twords_t *q)
     }
 }
 
-/* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
- * pregnancy weeks are not how long a problem has lasted: blanked before the
- * duration cues are read. */
 /* Whether a word naming a child stands just before a number, perhaps with
  * "is", "was" or "aged" between ("baby 7 months", "daughter is 3 years"). */
 static int child_before(const char *low, const char *num)
@@ -1311,6 +1332,9 @@ static int child_before(const char *low, const char *num)
     return 0;
 }
 
+/* Ages ("a 5 month old"), past events ("an operation 3 weeks ago") and
+ * pregnancy weeks are not how long a problem has lasted: blanked before the
+ * duration cues are read. */
 static void blank_non_durations(char *low)
 {
     static const char *const units[] = {"year", "month", "week", "day", "yr", "mo", NULL};
@@ -1341,34 +1365,35 @@ static void blank_non_durations(char *low)
             }
         /* "baby 7 months", "my son is 3 years": an age said after the
          * child, with no "old". */
-        if (child_before(low, p))
+        if (child_before(low, p) && !after_age_not_age(r))
             memset(p, ' ', (size_t)(q - p) + strlen(units[unit]));
     }
 }
 
-/* Words that are not what guidance means by them: "back from Ghana" is a
- * return, not the back of the body; "last week" is a time, not how long
- * something lasts. Blanked before the description is read. */
+/* Words that are not what guidance means by them: "got back from Ghana" is
+ * a return, not the back of the body ("my back from the waist down" is);
+ * "last week" is a time, not how long something lasts. Blanked before the
+ * description is read. */
 static void blank_homonyms(char *text)
 {
-    static const struct {
-        const char *word;
-        const char *const after[12];
-    } h[] = {
-        {"back", {" from ", " home", NULL}},
-        {"last", {" night", " week", " month", " year", " time", " weekend", " few", " couple", " summer",
-                  " winter", " holiday", NULL}},
-    };
+    static const char *const returns[] = {"got ", "get ", "came ", "come ", "just ", "been ", "flew ", "arrived ",
+                                          "went ", "home ", NULL};
+    static const char *const last_after[] = {" night", " week", " month", " year", " time", " weekend", " few",
+                                             " couple", " summer", " winter", " holiday", NULL};
     for (char *p = text; *p; p++) {
         if (p > text && isalnum((unsigned char)p[-1]))
             continue;
-        for (size_t k = 0; k < sizeof h / sizeof h[0]; k++) {
-            size_t n = strlen(h[k].word);
-            if (strncasecmp(p, h[k].word, n) != 0)
-                continue;
-            for (int i = 0; h[k].after[i]; i++)
-                if (strncasecmp(p + n, h[k].after[i], strlen(h[k].after[i])) == 0) {
-                    memset(p, ' ', n);
+        if (strncasecmp(p, "back ", 5) == 0 &&
+            (strncasecmp(p + 5, "from ", 5) == 0 || strncasecmp(p + 5, "home", 4) == 0)) {
+            for (int i = 0; returns[i]; i++) {
+                size_t n = strlen(returns[i]);
+                if ((size_t)(p - text) >= n && strncasecmp(p - n, returns[i], n) == 0)
+                    memset(p, ' ', 4);
+            }
+        } else if (strncasecmp(p, "last", 4) == 0) {
+            for (int i = 0; last_after[i]; i++)
+                if (strncasecmp(p + 4, last_after[i], strlen(last_after[i])) == 0) {
+                    memset(p, ' ', 4);
                     break;
                 }
         }
@@ -1404,6 +1429,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     tw_split(text ? text : question, q);
     free(text);
     mark_absent(q);
+    size_t typed = q->n; /* words of the description itself, before any added */
     if (low)
         add_implied(low, q);
     free(low);
@@ -1434,7 +1460,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     char *said = malloc(q->n * 41 + 1);
     size_t len = 0;
     for (size_t i = 0; said && i < q->n; i++)
-        if (!q->v[i].absent && !q->v[i].num)
+        if (q->v[i].absent != 1 && !q->v[i].num)
             len += (size_t)sprintf(said + len, "%s%s", len ? " " : "", q->v[i].w);
     if (said)
         said[len] = '\0';
@@ -1484,7 +1510,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     /* A description no guidance sentence fits still gets a level. */
     if (out->level == TRIAGE_NONE && out->personal && nc > 0) {
         int denies = 0;
-        for (size_t i = 0; i < q->n; i++)
+        for (size_t i = 0; i < typed; i++)
             denies |= q->v[i].absent == 1 && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
         /* The entry the description is plainly about: its "if you think

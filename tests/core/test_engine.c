@@ -225,10 +225,22 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("my baby is 7 months, dribbling a lot, red cheek and chewing on everything, "
                                  "no temperature"),
                         "self_care");
-    /* Guidance on a baby's temperature is not read for an adult. */
-    assert_string_not_equal(level_of("I'm 35, had a temperature of 38.4 since yesterday with a runny nose, "
-                                     "drinking plenty"),
-                            "urgent");
+    /* Guidance on a baby's temperature ("a baby under 3 months with 38 C or
+     * more": urgent) is not read for an adult with a cold. */
+    const char *adult = level_of("I'm 35, had a temperature of 38.4 since yesterday with a runny nose, "
+                                 "drinking plenty");
+    assert_true(strcmp(adult, "urgent") != 0 && strcmp(adult, "emergency") != 0);
+    /* Not being able to do something is a symptom: "can't control my
+     * bladder" meets "lost control of your bladder" (NHS "Back pain": call
+     * 999), and "can't hear" is not read as a denial (NHS "Hearing loss":
+     * sudden loss, urgent). */
+    assert_string_equal(level_of("I have bad back pain and I cant control my bladder since this morning"), "emergency");
+    assert_string_equal(level_of("i suddenly cant hear anything in my left ear since this morning"), "urgent");
+    /* "back from" is a return only after a word of travel: "my back from
+     * the waist down" is the body. */
+    assert_string_equal(level_of("my back from the waist down feels numb after a fall"), "emergency");
+    /* Yellow phlegm is no jaundice: only yellow skin or eyes imply it. */
+    assert_string_equal(level_of("coughing up phlegm that looks yellow for 3 days, no fever"), "self_care");
 }
 
 /* Contemplating's agents run in threads; the answer and its sources must not
