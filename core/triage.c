@@ -27,6 +27,7 @@ static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, 
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
+static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
 typedef struct implied {
     cue_list_t said;
@@ -34,7 +35,6 @@ typedef struct implied {
 } implied_t;
 static implied_t *implies;
 static size_t n_implies;
-static size_t n_same;
 static double min_score = 1.5, emergency_min_score = 1.0;
 static int load_rc = MUSE_OK;
 
@@ -69,8 +69,14 @@ static int load_list(const cJSON *arr, cue_list_t *out)
     out->v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *out->v);
     const cJSON *c;
     cJSON_ArrayForEach(c, arr)
-        if (out->v && cJSON_IsString(c) && (out->v[out->n] = strdup(c->valuestring)) != NULL)
-            drop_apostrophes(out->v[out->n++]);
+        if (out->v && cJSON_IsString(c) && (out->v[out->n] = strdup(c->valuestring)) != NULL) {
+            drop_apostrophes(out->v[out->n]);
+            /* An empty cue would match everywhere. */
+            if (out->v[out->n][0])
+                out->n++;
+            else
+                free(out->v[out->n]);
+        }
     return out->v != NULL;
 }
 
@@ -1457,13 +1463,16 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     kb_search_opts_t so = {.limit = TRIAGE_SEARCHED, .no_snippets = 1};
     /* The search is for what the description says is there: "breathing
      * fine, no chest pain" does not look for chest pain. */
-    char *said = malloc(q->n * 41 + 1);
-    size_t len = 0;
-    for (size_t i = 0; said && i < q->n; i++)
+    size_t cap = q->n * (sizeof q->v[0].w + 1) + 1, len = 0;
+    char *said = malloc(cap);
+    if (!said) {
+        free(q);
+        return MUSE_ENOMEM;
+    }
+    for (size_t i = 0; i < q->n; i++)
         if (q->v[i].absent != 1 && !q->v[i].num)
-            len += (size_t)sprintf(said + len, "%s%s", len ? " " : "", q->v[i].w);
-    if (said)
-        said[len] = '\0';
+            len += (size_t)snprintf(said + len, cap - len, "%s%s", len ? " " : "", q->v[i].w);
+    said[len] = '\0';
     if (out->personal && len > 0 && kb_search(kb, said, &so, &hits, NULL) == MUSE_OK) {
         for (size_t i = 0; i < hits.n && nc < TRIAGE_CANDIDATES; i++) {
             if (strcmp(hits.v[i].kind, "condition") && strcmp(hits.v[i].kind, "symptom"))
@@ -1480,8 +1489,14 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
      * read ("belly button ... lower right": appendicitis before hernia). */
     about_t about = {.suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     view_t *views = calloc(nc ? nc : 1, sizeof *views);
+    if (!views) {
+        kb_hits_free(&hits);
+        free(said);
+        free(q);
+        return MUSE_ENOMEM;
+    }
     size_t nv = 0;
-    for (size_t i = 0; views && i < nc; i++) {
+    for (size_t i = 0; i < nc; i++) {
         kb_entry_t *e = NULL;
         if (kb_get(kb, cand[i], &e, NULL) != MUSE_OK)
             continue;
