@@ -23,7 +23,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
 static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
-static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions;
+static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions, inability;
+static cue_list_t not_an_age, for_everyone, returns, times;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
@@ -103,7 +104,9 @@ static void load(void)
         {"self_care_signs", &self_care_signs}, {"urgent_signs", &urgent_signs},
         {"long_duration", &long_duration}, {"mild", &mild},
         {"personal", &personal},           {"severe", &severe},
-        {"actions", &actions},
+        {"actions", &actions},             {"inability", &inability},
+        {"not_an_age", &not_an_age},       {"for_everyone", &for_everyone},
+        {"returns", &returns},             {"times", &times},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -405,11 +408,11 @@ static void mark_absent(twords_t *t)
                 continue;
             }
             /* "can't put weight on it" is a symptom said as a negation. */
-            int inability = strncmp(w, "can", 3) == 0 || strncmp(w, "could", 5) == 0 || strcmp(w, "unable") == 0;
+            int unable = in_list(&inability, w);
             for (size_t k = i + 1, seen = 0; k < t->n && seen < 6; k++) {
                 if (t->v[k].bound || in_list(&terminators, t->v[k].w))
                     break;
-                t->v[k].absent = inability ? 2 : 1;
+                t->v[k].absent = unable ? 2 : 1;
                 seen += is_content(&t->v[k]);
             }
         } else if (in_list(&reassurances, w) && !t->v[i].absent) {
@@ -471,10 +474,8 @@ static double unit_months(const char *u)
  * weeks pregnant", "5 days into chickenpox", "2 weeks post op"). */
 static int after_age_not_age(const char *w)
 {
-    static const char *const not_age[] = {"pregnant", "into", "post", "ago", "late", "early", "behind",
-                                          "overdue", "postpartum", "premature", "from", NULL};
-    for (int i = 0; not_age[i]; i++)
-        if (strncmp(w, not_age[i], strlen(not_age[i])) == 0)
+    for (size_t i = 0; i < not_an_age.n; i++)
+        if (strncmp(w, not_an_age.v[i], strlen(not_an_age.v[i])) == 0)
             return 1;
     return 0;
 }
@@ -605,8 +606,7 @@ static int names_only_children(const twords_t *t)
     for (size_t i = 0; i < t->n; i++) {
         const char *w = t->v[i].w;
         child |= in_list(&children, w);
-        anyone |= strcmp(w, "you") == 0 || strncmp(w, "adult", 5) == 0 || strcmp(w, "anyone") == 0 ||
-                  strcmp(w, "someone") == 0 || strcmp(w, "people") == 0;
+        anyone |= in_list(&for_everyone, w);
     }
     return child && !anyone;
 }
@@ -1376,32 +1376,41 @@ static void blank_non_durations(char *low)
     }
 }
 
+/* Whether the word at p, in text, is one of the list as a whole word. */
+static int word_at(const char *text, const char *p, const cue_list_t *l)
+{
+    if (p < text || (p > text && isalnum((unsigned char)p[-1])))
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(l->v[i]);
+        if (strncasecmp(p, l->v[i], n) == 0 && !isalnum((unsigned char)p[n]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Words that are not what guidance means by them: "got back from Ghana" is
  * a return, not the back of the body ("my back from the waist down" is);
  * "last week" is a time, not how long something lasts. Blanked before the
- * description is read. */
+ * description is read (triage.json "returns" and "times"). */
 static void blank_homonyms(char *text)
 {
-    static const char *const returns[] = {"got ", "get ", "came ", "come ", "just ", "been ", "flew ", "arrived ",
-                                          "went ", "home ", NULL};
-    static const char *const last_after[] = {" night", " week", " month", " year", " time", " weekend", " few",
-                                             " couple", " summer", " winter", " holiday", NULL};
     for (char *p = text; *p; p++) {
         if (p > text && isalnum((unsigned char)p[-1]))
             continue;
         if (strncasecmp(p, "back ", 5) == 0 &&
             (strncasecmp(p + 5, "from ", 5) == 0 || strncasecmp(p + 5, "home", 4) == 0)) {
-            for (int i = 0; returns[i]; i++) {
-                size_t n = strlen(returns[i]);
-                if ((size_t)(p - text) >= n && strncasecmp(p - n, returns[i], n) == 0)
-                    memset(p, ' ', 4);
-            }
-        } else if (strncasecmp(p, "last", 4) == 0) {
-            for (int i = 0; last_after[i]; i++)
-                if (strncasecmp(p + 4, last_after[i], strlen(last_after[i])) == 0) {
-                    memset(p, ' ', 4);
-                    break;
-                }
+            /* The word before: "got back from", "just back home". */
+            const char *b = p;
+            while (b > text && b[-1] == ' ')
+                b--;
+            const char *w = b;
+            while (w > text && isalnum((unsigned char)w[-1]))
+                w--;
+            if (w < b && word_at(text, w, &returns))
+                memset(p, ' ', 4);
+        } else if (strncasecmp(p, "last ", 5) == 0 && word_at(text, p + 5, &times)) {
+            memset(p, ' ', 4);
         }
     }
 }
