@@ -24,7 +24,7 @@ static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
 static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
 static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions, inability;
-static cue_list_t not_an_age, for_everyone, returns, times;
+static cue_list_t not_an_age, for_everyone, returns, times, title_situations;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
@@ -107,6 +107,7 @@ static void load(void)
         {"actions", &actions},             {"inability", &inability},
         {"not_an_age", &not_an_age},       {"for_everyone", &for_everyone},
         {"returns", &returns},             {"times", &times},
+        {"title_situations", &title_situations},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -1132,6 +1133,26 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
     return MUSE_OK;
 }
 
+/* Whether the description names the situation a title names, if any
+ * ("... of pregnancy": pregnant; "Diabetic foot problems": diabetes;
+ * triage.json "title_situations"). Words compared on their first six
+ * letters. */
+static int situation_said(const char *title, const twords_t *q, twords_t *scratch)
+{
+    tw_split(title, scratch);
+    int named = 0;
+    for (size_t i = 0; i < scratch->n; i++) {
+        const char *key = scratch->v[i].m;
+        if (!in_list(&title_situations, key))
+            continue;
+        named = 1;
+        for (size_t k = 0; k < q->n; k++)
+            if (q->v[k].absent != 1 && strncmp(q->v[k].m, key, 6) == 0)
+                return 1;
+    }
+    return !named;
+}
+
 static void view_free(view_t *v)
 {
     kb_words_free(&v->name);
@@ -1164,6 +1185,13 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     triage_level_t current = TRIAGE_NONE;
     /* All of "Fever in children" is guidance for children. */
     int title_for_children = for_children(e->title, scratch);
+    /* All of "Cholestasis of pregnancy" holds in pregnancy: not read for a
+     * description that names no such situation. */
+    if (!situation_said(e->title, q, scratch)) {
+        free(scratch);
+        free(text);
+        return;
+    }
     int is_about = fit >= suspect_overlap && fit > about->fit && !(title_for_children && f->age_lo >= 16 * 12);
     about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {

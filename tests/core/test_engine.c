@@ -162,6 +162,18 @@ static const char *level_of(const char *q)
     return level;
 }
 
+/* The entry the level was read from (answer.seek_care.source), or "". */
+static const char *source_of(const char *q)
+{
+    static char source[64];
+    cJSON *a = ask(q, MUSE_MODE_AUTO);
+    const cJSON *seek = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "answer"), "seek_care");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(seek, "source");
+    snprintf(source, sizeof source, "%s", cJSON_IsString(src) ? src->valuestring : "");
+    cJSON_Delete(a);
+    return source;
+}
+
 /* Triage reads what the question denies and the limits of the guidance.
  * Expected levels follow the NHS pages the entries cite: hives with swelling
  * of the lips or tongue is an emergency (NHS "Hives"), a baby of 3 to 6
@@ -239,6 +251,12 @@ static void test_triage_reading(void **state)
     /* "back from" is a return only after a word of travel: "my back from
      * the waist down" is the body. */
     assert_string_equal(level_of("my back from the waist down feels numb after a fall"), "emergency");
+    /* Guidance for pregnancy is read only when someone is pregnant (NHS
+     * "Intrahepatic cholestasis of pregnancy"). */
+    assert_string_equal(source_of("34 weeks pregnant, really itchy palms and soles at night, no rash"),
+                        "cholestasis-of-pregnancy");
+    assert_string_not_equal(source_of("my 2 year old has a few spots on her palms and the soles of her feet"),
+                            "cholestasis-of-pregnancy");
     /* Yellow phlegm is no jaundice: only yellow skin or eyes imply it. */
     assert_string_equal(level_of("coughing up phlegm that looks yellow for 3 days, no fever"), "self_care");
 }
