@@ -997,11 +997,15 @@ static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
 
 /* "Get an urgent appointment if you think you have a DVT": the sentence
  * that says what to do when the condition itself is suspected. */
-static int is_suspect_sentence(const char *low)
+/* Where the sentence says "if you think you have it", plus one; 0 when it
+ * does not. */
+static size_t suspect_at(const char *low)
 {
-    for (size_t i = 0; i < suspect.n; i++)
-        if (strstr(low, suspect.v[i]))
-            return 1;
+    for (size_t i = 0; i < suspect.n; i++) {
+        const char *p = strstr(low, suspect.v[i]);
+        if (p)
+            return (size_t)(p - low) + 1;
+    }
     return 0;
 }
 
@@ -1204,14 +1208,18 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
                 current = (triage_level_t)l;
                 break;
             }
-        int suspect_here = is_about && mine.suspect == TRIAGE_NONE && is_suspect_sentence(low);
+        size_t suspect_pos = is_about && mine.suspect == TRIAGE_NONE ? suspect_at(low) : 0;
         cue_pos_t cues[CUE_MAX];
         size_t ncues = find_cues(low, current, cues);
         free(low);
         if (current == TRIAGE_NONE)
             continue;
-        if (suspect_here) {
-            mine.suspect = current;
+        /* The advice "if you think you have it" is the level of the cue
+         * that governs that phrase ("usually fine at home if you think you
+         * have scabies ..., everyone treated on the same day": self-care),
+         * not the most urgent cue in its sentence. */
+        if (suspect_pos) {
+            mine.suspect = clause_level(cues, ncues, suspect_pos - 1, suspect_pos, current);
             snprintf(mine.suspect_reason, sizeof mine.suspect_reason, "%s", sent[i]);
         }
         int child_only = title_for_children || for_children(sent[i], scratch);

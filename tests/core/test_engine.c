@@ -257,6 +257,10 @@ static void test_triage_reading(void **state)
                         "cholestasis-of-pregnancy");
     assert_string_not_equal(source_of("my 2 year old has a few spots on her palms and the soles of her feet"),
                             "cholestasis-of-pregnancy");
+    /* "Usually fine at home if you think you have scabies ..., everyone
+     * treated on the same day" is self-care advice: "same day" later in the
+     * sentence does not make it urgent (NHS "Scabies": a pharmacist). */
+    assert_string_equal(level_of("my husband has really itchy palms and soles at night, no rash"), "self_care");
     /* Yellow phlegm is no jaundice: only yellow skin or eyes imply it. */
     assert_string_equal(level_of("coughing up phlegm that looks yellow for 3 days, no fever"), "self_care");
 }
