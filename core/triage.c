@@ -995,10 +995,9 @@ static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
     return n;
 }
 
-/* "Get an urgent appointment if you think you have a DVT": the sentence
- * that says what to do when the condition itself is suspected. */
-/* Where the sentence says "if you think you have it", plus one; 0 when it
- * does not. */
+/* "Get an urgent appointment if you think you have a DVT": where a
+ * sentence says what to do when the condition itself is suspected, plus
+ * one; 0 when it does not. */
 static size_t suspect_at(const char *low)
 {
     for (size_t i = 0; i < suspect.n; i++) {
@@ -1183,19 +1182,18 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     twords_t *scratch = malloc(sizeof *scratch);
     if (!scratch)
         return;
-    char *text = strdup(wtsc);
-    char *sent[64];
-    size_t ns = text ? split_sentences(text, sent, 64) : 0;
-    triage_level_t current = TRIAGE_NONE;
-    /* All of "Fever in children" is guidance for children. */
-    int title_for_children = for_children(e->title, scratch);
     /* All of "Cholestasis of pregnancy" holds in pregnancy: not read for a
      * description that names no such situation. */
     if (!situation_said(e->title, q, scratch)) {
         free(scratch);
-        free(text);
         return;
     }
+    /* All of "Fever in children" is guidance for children. */
+    int title_for_children = for_children(e->title, scratch);
+    char *text = strdup(wtsc);
+    char *sent[64];
+    size_t ns = text ? split_sentences(text, sent, 64) : 0;
+    triage_level_t current = TRIAGE_NONE;
     int is_about = fit >= suspect_overlap && fit > about->fit && !(title_for_children && f->age_lo >= 16 * 12);
     about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {
@@ -1257,8 +1255,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
              * of a red flag said in full is enough. */
             double need = lv == TRIAGE_EMERGENCY && named && (specific & 3) == 3 ? emergency_min_score : min_score;
             int better = v > best->score || (v == best->score && lv > best->level);
-            if (log_get_level() >= LOG_DEBUG)
-                log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
+            log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
             if (v >= need && better) {
                 best->level = lv;
                 best->score = v;

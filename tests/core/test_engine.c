@@ -153,25 +153,28 @@ static void test_bp_series_gets_trend_chart(void **state)
     cJSON_Delete(a);
 }
 
-static const char *level_of(const char *q)
+/* A field of answer.seek_care for a question in auto mode, or "". */
+static const char *seek_care_of(const char *q, const char *field)
 {
-    static char level[16];
+    static char value[64];
+    char path[64];
+    snprintf(path, sizeof path, "answer.seek_care.%s", field);
     cJSON *a = ask(q, MUSE_MODE_AUTO);
-    snprintf(level, sizeof level, "%s", s(a, "answer.seek_care.level"));
+    const char *v = s(a, path);
+    snprintf(value, sizeof value, "%s", v ? v : "");
     cJSON_Delete(a);
-    return level;
+    return value;
 }
 
-/* The entry the level was read from (answer.seek_care.source), or "". */
+static const char *level_of(const char *q)
+{
+    return seek_care_of(q, "level");
+}
+
+/* The entry the level was read from. */
 static const char *source_of(const char *q)
 {
-    static char source[64];
-    cJSON *a = ask(q, MUSE_MODE_AUTO);
-    const cJSON *seek = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "answer"), "seek_care");
-    const cJSON *src = cJSON_GetObjectItemCaseSensitive(seek, "source");
-    snprintf(source, sizeof source, "%s", cJSON_IsString(src) ? src->valuestring : "");
-    cJSON_Delete(a);
-    return source;
+    return seek_care_of(q, "source");
 }
 
 /* Triage reads what the question denies and the limits of the guidance.
