@@ -400,8 +400,10 @@ static void mark_absent(twords_t *t)
             size_t j = i + 1;
             while (j < t->n && !is_content(&t->v[j]) && !t->v[j].bound)
                 j++;
-            if (j < t->n && !t->v[j].bound && in_list(&functions, t->v[j].w))
+            if (j < t->n && !t->v[j].bound && in_list(&functions, t->v[j].w)) {
+                t->v[j].absent = 3;
                 continue;
+            }
             /* "didn't take malaria tablets": what was not done is the
              * taking, not the malaria. */
             if (j < t->n && !t->v[j].bound && in_list(&actions, t->v[j].w)) {
@@ -456,6 +458,8 @@ typedef struct facts {
     double age_months;     /* < 0: not stated */
     double age_lo, age_hi; /* what the question allows, in months */
     double temp_c;         /* < 0: not stated */
+    double days;           /* how long it has gone on; < 0: not stated */
+    double per_day;        /* how often it happens; 0: not stated */
 } facts_t;
 
 static double unit_months(const char *u)
@@ -479,6 +483,122 @@ static int after_age_not_age(const char *w)
         if (strncmp(w, not_an_age.v[i], strlen(not_an_age.v[i])) == 0)
             return 1;
     return 0;
+}
+
+/* A unit of how long something lasts, in days; 0 for none. */
+static double unit_days(const char *u)
+{
+    static const struct {
+        const char *u;
+        double days;
+    } units[] = {{"minute", 1.0 / 1440}, {"min", 1.0 / 1440}, {"hour", 1.0 / 24}, {"hr", 1.0 / 24},
+                 {"day", 1},     {"night", 1},  {"week", 7},
+                 {"wk", 7},          {"fortnight", 14}, {"month", 30}, {"mo", 30},    {"year", 365},
+                 {"yr", 365}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(u, units[i].u) == 0)
+            return units[i].days;
+    return 0;
+}
+
+/* How long a description says its problem has gone on, in days: "for 3
+ * days", "2 weeks ago", "since yesterday", "a couple of weeks", "for
+ * months". The longest said; -1 when none is. */
+static double question_days(const twords_t *t)
+{
+    double days = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const tword_t *x = &t->v[i];
+        const char *next = i + 1 < t->n ? t->v[i + 1].w : "";
+        const char *after = i + 2 < t->n ? t->v[i + 2].w : "";
+        double d = 0;
+        if (x->num) {
+            double u = unit_days(next);
+            const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
+            int age = strcmp(after, "old") == 0 || in_list(&children, prev) ||
+                      ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2)) ||
+                      (after_age_not_age(after) && strcmp(after, "ago") != 0);
+            if (u > 0 && !age)
+                d = atof(x->w) * u;
+        } else if (strcmp(x->w, "yesterday") == 0) {
+            d = 1;
+        } else if (unit_days(x->w) >= 1 && (i == 0 || !t->v[i - 1].num)) {
+            /* "a week", "a couple of weeks", "for months": a unit said
+             * without a number, counted twice when plural. */
+            int plural = x->len > strlen(x->w);
+            double n = plural ? 2 : 1;
+            for (size_t k = i > 2 ? i - 2 : 0; k < i; k++) {
+                if (strcmp(t->v[k].w, "few") == 0 || strcmp(t->v[k].w, "several") == 0)
+                    n = 3;
+                else if (strcmp(t->v[k].w, "couple") == 0)
+                    n = 2;
+            }
+            const char *prev = i > 0 ? t->v[i - 1].w : "";
+            /* "every night", "at night", "a night out" say when, not how long. */
+            if (strcmp(x->w, "night") && strcmp(prev, "every") && strcmp(prev, "per") && strcmp(prev, "next"))
+                d = n * unit_days(x->w);
+        }
+        if (d > days)
+            days = d;
+    }
+    return days;
+}
+
+/* How often something happens, per day, said from word i on: "every 3
+ * hours", "every few hours", "5 times a day", "3 or more times a week",
+ * "twice a night", "hourly". 0 when nothing of the kind starts there. */
+static double rate_at(const twords_t *t, size_t i)
+{
+    const char *w = t->v[i].w;
+#define W(k) (i + (k) < t->n ? t->v[i + (k)].w : "")
+    if (strcmp(w, "hourly") == 0)
+        return 24;
+    if (strcmp(w, "every") == 0) {
+        size_t k = 1;
+        double n = 1;
+        if (t->v[i + 1 < t->n ? i + 1 : i].num && i + 1 < t->n) {
+            n = atof(W(1));
+            k = 2;
+            /* "every 3-4 hours", "every 3 to 4 hours": the longer gap. */
+            if (i + 2 < t->n && t->v[i + 2].num)
+                n = atof(W(2)), k = 3;
+            else if (strcmp(W(2), "to") == 0 && i + 3 < t->n && t->v[i + 3].num)
+                n = atof(W(3)), k = 4;
+        } else if (strcmp(W(1), "few") == 0) {
+            n = 3, k = 2;
+        } else if (strcmp(W(1), "couple") == 0) {
+            n = 2, k = strcmp(W(2), "of") == 0 ? 3 : 2;
+        }
+        double u = unit_days(W(k));
+        return u > 0 && n > 0 ? 1 / (n * u) : 0;
+    }
+    double n = 0;
+    size_t k = 1;
+    if (t->v[i].num)
+        n = atof(w);
+    else if (strcmp(w, "once") == 0)
+        n = 1, k = 0;
+    else if (strcmp(w, "twice") == 0)
+        n = 2, k = 0;
+    else if (strcmp(w, "several") == 0 || strcmp(w, "many") == 0)
+        n = 4;
+    else if (strcmp(w, "few") == 0)
+        n = 3;
+    else if (strcmp(w, "couple") == 0)
+        n = 2, k = strcmp(W(1), "of") == 0 ? 2 : 1;
+    if (n <= 0)
+        return 0;
+    /* "3 or more times a week" */
+    if (strcmp(W(k), "or") == 0 && (strcmp(W(k + 1), "more") == 0 || strcmp(W(k + 1), "over") == 0))
+        k += 2;
+    if (k > 0 && strcmp(W(k), "time") != 0)
+        return 0;
+    k += k > 0;
+    if (strcmp(W(k), "a") != 0 && strcmp(W(k), "per") != 0 && strcmp(W(k), "each") != 0 && strcmp(W(k), "every") != 0)
+        return 0;
+    double u = unit_days(W(k + 1));
+#undef W
+    return u > 0 ? n / u : 0;
 }
 
 static int is_temp_word(const char *w)
@@ -541,12 +661,19 @@ static void question_facts(const twords_t *t, facts_t *f)
         if ((adult && !child) || pregnant)
             f->age_lo = 16 * 12;
     }
+    f->days = question_days(t);
+    f->per_day = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        double r = rate_at(t, i);
+        if (r > f->per_day)
+            f->per_day = r;
+    }
 }
 
 /* A clause's conditions on age (in months) and temperature. */
 typedef struct limits {
-    double age_min, age_max, temp_min;
-    int has_age, has_temp; /* has_age 2: only "for children" */
+    double age_min, age_max, temp_min, days_min, per_day_min;
+    int has_age, has_temp, has_days, has_rate; /* has_age 2: only "for children" */
 } limits_t;
 
 static void clause_limits(const twords_t *c, limits_t *l)
@@ -554,6 +681,12 @@ static void clause_limits(const twords_t *c, limits_t *l)
     memset(l, 0, sizeof *l);
     l->age_max = 1e9;
     for (size_t i = 0; i < c->n; i++) {
+        /* "every 4 hours or more often", "3 or more times a week" */
+        double r = l->has_rate ? 0 : rate_at(c, i);
+        if (r > 0) {
+            l->per_day_min = r;
+            l->has_rate = 1;
+        }
         if (!c->v[i].num)
             continue;
         double v = atof(c->v[i].w);
@@ -571,6 +704,19 @@ static void clause_limits(const twords_t *c, limits_t *l)
         double m = unit_months(next);
         const char *after = i + 2 < c->n ? c->v[i + 2].w : "";
         const char *after2 = i + 3 < c->n ? c->v[i + 3].w : "";
+        const char *prev2 = i > 1 ? c->v[i - 2].w : "";
+        /* "has lasted 5 days or more", "more than 3 weeks", "not better
+         * after 2 weeks": how long it must have gone on, not an age. */
+        double d = unit_days(next);
+        if (d >= 1 && strcmp(after, "old") != 0 &&
+            (strcmp(prev, "lasted") == 0 || strcmp(prev, "lasting") == 0 || strcmp(prev, "for") == 0 ||
+             strcmp(prev, "after") == 0 || strcmp(prev, "within") == 0 || strcmp(prev, "over") == 0 ||
+             (strcmp(prev, "than") == 0 && (strcmp(prev2, "more") == 0 || strcmp(prev2, "longer") == 0)) ||
+             (strcmp(after, "or") == 0 && (strcmp(after2, "more") == 0 || strcmp(after2, "longer") == 0)))) {
+            l->days_min = v * d;
+            l->has_days = 1;
+            continue;
+        }
         if (m > 0 && (strcmp(prev, "under") == 0 || strcmp(prev, "younger") == 0 ||
                       strcmp(prev, "than") == 0 || strcmp(prev, "below") == 0)) {
             l->age_max = v * m;
@@ -670,10 +816,27 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     }
     double matched = 0;
     int total = 0, denied = 0, qualifiers_in = 0, unmet_qualifiers = 0, contexts_in = 0, unmet_contexts = 0;
+    int stops_in = 0, stops_met = 0;
     if (lim.has_age) {
         if (f->age_hi < lim.age_min || f->age_lo >= lim.age_max)
             denied = 1;
         else if (f->age_months >= 0 && lim.has_age == 1)
+            matched += 1, total++;
+    }
+    /* Guidance for what has lasted 5 days is not met by a description
+     * that says no such time. */
+    /* "You need your reliever every 4 hours" is not met without saying
+     * how often. */
+    if (lim.has_rate) {
+        if (f->per_day <= 0 || f->per_day < 0.75 * lim.per_day_min)
+            denied = 1;
+        else
+            matched += 1, total++;
+    }
+    if (lim.has_days) {
+        if (f->days < 0 || f->days < 0.75 * lim.days_min)
+            denied = 1;
+        else
             matched += 1, total++;
     }
     if (lim.has_temp && f->temp_c >= 0) {
@@ -698,14 +861,16 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
         contexts_in += context;
         /* How the question says the word: plainly, as something the
          * person cannot do ("can't control my bladder"), or denied. */
-        int present = 0, unable = 0, absent = 0;
+        int present = 0, unable = 0, absent = 0, stopped = 0;
         for (size_t i = 0; i < q->n; i++)
             if (strcmp(q->v[i].m, key) == 0) {
                 present |= q->v[i].absent == 0;
                 unable |= q->v[i].absent == 2;
                 absent |= q->v[i].absent == 1;
+                stopped |= q->v[i].absent == 3;
             }
         int cabs = c->v[k].absent;
+        stops_in += cabs == 3;
         /* A plain word of guidance is met by the word said plainly or as
          * an inability ("lost control of your bladder": "can't control my
          * bladder"), denied by a negation. Guidance of what someone cannot
@@ -713,8 +878,11 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
          * negation, denied by the plain word ("bleeding has stopped").
          * Guidance of what is absent is met by a negation, denied by the
          * rest ("can still put weight on it"). */
-        int meets = cabs == 0 ? present || unable : cabs == 2 ? unable || absent : absent;
-        int denies = cabs == 0 ? absent : cabs == 2 ? present : present || unable;
+        int meets = cabs == 0 ? present || unable || stopped
+                    : cabs == 2 ? unable || absent || stopped
+                    : cabs == 3 ? unable || stopped
+                                : absent;
+        int denies = cabs == 0 ? absent : cabs == 2 ? present : cabs == 3 ? absent : present || unable;
         if (denies && !meets)
             denied = 1;
         else if (meets && (cabs == 0 || (cabs == 2 && unable))) {
@@ -722,6 +890,7 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
             *specific |= !in_list(&common, w) && !in_list(&descriptors, w);
         } else if (meets) {
             matched += 1.0;
+            stops_met += cabs == 3;
         } else {
             unmet_qualifiers += qualifier;
             unmet_contexts += context;
@@ -731,6 +900,10 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     /* "sudden severe tummy pain" is not met by "tummy pain": the qualifier
      * is what makes it a red flag. One of several qualifiers will do. */
     if (qualifiers_in > 0 && unmet_qualifiers == qualifiers_in)
+        denied = 1;
+    /* "the reliever is not helping" is not met by "reliever" alone: what
+     * has stopped is the point. */
+    if (stops_in > 0 && stops_met == 0)
         denied = 1;
     /* "numbness after a wrist injury" is not met without an injury. */
     if (contexts_in > 0 && unmet_contexts == contexts_in)

@@ -266,6 +266,24 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("my husband has really itchy palms and soles at night, no rash"), "self_care");
     /* Yellow phlegm is no jaundice: only yellow skin or eyes imply it. */
     assert_string_equal(level_of("coughing up phlegm that looks yellow for 3 days, no fever"), "self_care");
+    /* Guidance for a temperature that "has lasted 5 days or more" needs a
+     * description that says so (NHS "High temperature (fever) in children"). */
+    assert_string_equal(level_of("my 4 year old has had a high temperature for 6 days now"), "urgent");
+    assert_string_equal(level_of("my 4 year old has had a temperature of 38.4 since yesterday, still playing and drinking"),
+                        "self_care");
+    /* "no feeling after a shoulder injury": the negation ends at "after",
+     * so "no injury" does not meet it. */
+    assert_string_equal(level_of("sore shoulder for 6 weeks, it hurts to lift my arm and it aches at night. no injury"),
+                        "routine");
+    /* "Every 4 hours" needs a description that says how often; "the
+     * reliever is not helping" is not met by "the inhaler does help"
+     * (Asthma + Lung UK "Asthma attacks"). */
+    assert_string_equal(level_of("my asthma has been worse this week, I need my blue inhaler every 3 hours"), "urgent");
+    assert_string_equal(level_of("my asthma is a bit worse this week but the blue inhaler does help and lasts all day"),
+                        "routine");
+    /* A COPD flare-up is read for someone who has COPD. */
+    assert_string_equal(level_of("i have copd, last 2 days more out of breath than usual and my phlegm has gone green"),
+                        "urgent");
 }
 
 /* Contemplating's agents run in threads; the answer and its sources must not
