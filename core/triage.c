@@ -437,7 +437,10 @@ static void mark_absent(twords_t *t)
             if (t->v[i].absent)
                 continue;
             for (size_t k = i + 1, seen = 0; k < t->n && seen < (can ? 3u : 6u); k++) {
-                if (t->v[k].bound == 2 || (can && t->v[k].bound) || in_list(&terminators, t->v[k].w))
+                /* "still hurts and painkillers are not helping": a negation
+                 * ends what goes on as normal. */
+                if (t->v[k].bound == 2 || (can && t->v[k].bound) || in_list(&terminators, t->v[k].w) ||
+                    in_list(&negations, t->v[k].w))
                     break;
                 if (is_content(&t->v[k]) && (can || in_list(&functions, t->v[k].w))) {
                     t->v[k].absent = 1;
