@@ -24,7 +24,7 @@ static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
 static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
 static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions, inability;
-static cue_list_t not_an_age, for_everyone, returns, times, title_situations;
+static cue_list_t not_an_age, for_everyone, returns, times, title_situations, reassure_before, linking;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
@@ -107,7 +107,8 @@ static void load(void)
         {"actions", &actions},             {"inability", &inability},
         {"not_an_age", &not_an_age},       {"for_everyone", &for_everyone},
         {"returns", &returns},             {"times", &times},
-        {"title_situations", &title_situations},
+        {"title_situations", &title_situations}, {"reassure_before", &reassure_before},
+        {"linking", &linking},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -214,7 +215,7 @@ static char *lower_dup(const char *s)
 
 typedef struct tword {
     char w[40];
-    unsigned char absent; /* said not to be there: 1, or 2 for something the person cannot do */
+    unsigned char absent; /* said not to be there: 1; 2 something the person cannot do; 3 an everyday function that stopped ("not feeding"); 4 as normal ("normal wet nappies") */
     unsigned char bound;  /* punctuation stood before this word: 1 a comma or the like, 2 a full stop */
     unsigned char num;    /* a number: never matched as a word */
     unsigned char len;    /* letters as written, before folding: long words weigh more */
@@ -417,6 +418,19 @@ static void mark_absent(twords_t *t)
                     break;
                 t->v[k].absent = unable ? 2 : 1;
                 seen += is_content(&t->v[k]);
+            }
+        } else if (in_list(&reassure_before, w) && !t->v[i].absent && i + 1 < t->n && !t->v[i + 1].bound &&
+                   is_content(&t->v[i + 1]) && !(i > 0 && in_list(&linking, t->v[i - 1].w))) {
+            /* "normal wet nappies", "plenty of wet nappies": said before
+             * what is as it should be, up to two words (4: neither there
+             * as a symptom nor missing). */
+            for (size_t k = i + 1, seen = 0; k < t->n && seen < 2; k++) {
+                if (t->v[k].bound || in_list(&terminators, t->v[k].w))
+                    break;
+                if (is_content(&t->v[k])) {
+                    t->v[k].absent = 4;
+                    seen++;
+                }
             }
         } else if (in_list(&reassurances, w) && !t->v[i].absent) {
             for (size_t k = i, seen = 0; k-- > 0 && seen < 2;) {
@@ -864,14 +878,21 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
         contexts_in += context;
         /* How the question says the word: plainly, as something the
          * person cannot do ("can't control my bladder"), or denied. */
-        int present = 0, unable = 0, absent = 0, stopped = 0;
+        int present = 0, unable = 0, absent = 0, stopped = 0, normal = 0;
         for (size_t i = 0; i < q->n; i++)
             if (strcmp(q->v[i].m, key) == 0) {
                 present |= q->v[i].absent == 0;
                 unable |= q->v[i].absent == 2;
                 absent |= q->v[i].absent == 1;
                 stopped |= q->v[i].absent == 3;
+                normal |= q->v[i].absent == 4;
             }
+        /* "normal wet nappies" meets neither "fewer wet nappies" nor "no
+         * wet nappy". */
+        if (normal && !present && !unable && !absent && !stopped) {
+            denied = 1;
+            continue;
+        }
         int cabs = c->v[k].absent;
         stops_in += cabs == 3;
         /* A plain word of guidance is met by the word said plainly or as
@@ -1077,6 +1098,25 @@ static int after_preposition(const char *text, size_t at)
     return 0;
 }
 
+/* Whether the word before position at in text is a negation ("not"). */
+static int negation_before(const char *text, size_t at)
+{
+    size_t e = at;
+    while (e > 0 && !isalpha((unsigned char)text[e - 1]))
+        e--;
+    size_t b = e;
+    while (b > 0 && (isalpha((unsigned char)text[b - 1]) || text[b - 1] == '\''))
+        b--;
+    char w[16];
+    if (b == e || e - b >= sizeof w)
+        return 0;
+    for (size_t i = 0; i < e - b; i++)
+        w[i] = (char)tolower((unsigned char)text[b + i]);
+    w[e - b] = '\0';
+    drop_apostrophes(w);
+    return in_list(&negations, w);
+}
+
 /* Whether a clause is its one content word and cue words alone ("now if
  * numbness"), not a phrase ("such as grunting"). */
 static int bare_word(const char *text, span_t word)
@@ -1127,6 +1167,11 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     }
     if (k > 0) {
         size_t m = content_spans(cl[k - 1], other, 8);
+        /* "not drinking or feeding": "not feeding". */
+        if (m >= 1 && seps[k - 1] == 'o' && negation_before(cl[k - 1], other[m - 1].at)) {
+            snprintf(buf, size, "%.*s %s", (int)other[m - 1].at, cl[k - 1], cl[k] + here[0].at);
+            return buf;
+        }
         if (m >= 2 && after_preposition(cl[k - 1], other[m - 1].at)) {
             snprintf(buf, size, "%.*s %s", (int)other[m - 1].at, cl[k - 1], cl[k] + here[0].at);
             return buf;
@@ -1744,7 +1789,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     if (out->level == TRIAGE_NONE && out->personal && nc > 0) {
         int denies = 0;
         for (size_t i = 0; i < typed; i++)
-            denies |= q->v[i].absent == 1 && is_content(&q->v[i]);
+            denies |= (q->v[i].absent == 1 || q->v[i].absent == 4) && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,

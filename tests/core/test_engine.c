@@ -281,6 +281,12 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("my asthma has been worse this week, I need my blue inhaler every 3 hours"), "urgent");
     assert_string_equal(level_of("my asthma is a bit worse this week but the blue inhaler does help and lasts all day"),
                         "routine");
+    /* "normal wet nappies" meets neither "fewer wet nappies" nor "has not
+     * had a wet nappy", and "not drinking or feeding" is not met by
+     * "feeding well". */
+    assert_string_equal(level_of("my 1 year old has a runny nose and a cough, feeding well and normal wet nappies"),
+                        "self_care");
+    assert_string_equal(level_of("my 2 year old has croup and is not drinking or feeding"), "urgent");
     /* A COPD flare-up is read for someone who has COPD. */
     assert_string_equal(level_of("i have copd, last 2 days more out of breath than usual and my phlegm has gone green"),
                         "urgent");
