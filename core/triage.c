@@ -1683,7 +1683,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->severe = any_cue(low, &severe);
         blank_non_durations(low);
         out->long_duration = any_cue(low, &long_duration);
-        routine_sign = any_cue(low, &routine_signs);
+        routine_sign = any_said(low, &routine_signs);
         self_care_sign = any_cue(low, &self_care_signs);
         urgent_sign = any_said(low, &urgent_signs);
     }
