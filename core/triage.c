@@ -24,7 +24,8 @@ static cue_list_t level_cues[4];
 static cue_list_t negations, functions, terminators, reassurances, long_duration, mild, personal, severe;
 static cue_list_t children, qualifiers, weak, common, suspect, timing, descriptors, contexts, body_parts;
 static cue_list_t question_words, routine_signs, self_care_signs, urgent_signs, actions, inability;
-static cue_list_t not_an_age, for_everyone, returns, times, title_situations, reassure_before, linking;
+static cue_list_t not_an_age, for_everyone, returns, times, title_situations, reassure_before, linking,
+    not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
 static cue_list_t *same;
@@ -108,7 +109,9 @@ static void load(void)
         {"not_an_age", &not_an_age},       {"for_everyone", &for_everyone},
         {"returns", &returns},             {"times", &times},
         {"title_situations", &title_situations}, {"reassure_before", &reassure_before},
-        {"linking", &linking},
+        {"linking", &linking},             {"not_a_duration", &not_a_duration},
+        {"onsets", &onsets},               {"number_words", &number_words},
+        {"spans", &spans},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -337,6 +340,13 @@ static void tw_push(twords_t *t, const char *s, size_t len, int bound)
     x->w[k] = '\0';
     if (k == 0)
         return;
+    /* "five days" is "5 days". */
+    for (size_t i = 0; i < number_words.n; i++)
+        if (strcmp(x->w, number_words.v[i]) == 0) {
+            snprintf(x->w, sizeof x->w, "%zu", i + 2);
+            k = strlen(x->w);
+            break;
+        }
     x->num = isdigit((unsigned char)x->w[0]) != 0;
     x->len = (unsigned char)(k < 255 ? k : 255);
     if (!x->num) {
@@ -420,19 +430,22 @@ static void mark_absent(twords_t *t)
                 seen += is_content(&t->v[k]);
             }
         } else if (in_list(&reassure_before, w) && !t->v[i].absent && i + 1 < t->n && !t->v[i + 1].bound &&
-                   is_content(&t->v[i + 1]) && !(i > 0 && in_list(&linking, t->v[i - 1].w))) {
+                   (is_content(&t->v[i + 1]) || strcmp(t->v[i + 1].w, "of") == 0) &&
+                   !(i > 0 && (in_list(&linking, t->v[i - 1].w) || strcmp(t->v[i - 1].w, "than") == 0))) {
             /* "normal wet nappies", "plenty of wet nappies": said before
              * what is as it should be, up to two words (4: neither there
-             * as a symptom nor missing). */
+             * as a symptom nor missing). Not "heavier than normal
+             * bleeding". */
             for (size_t k = i + 1, seen = 0; k < t->n && seen < 2; k++) {
-                if (t->v[k].bound || in_list(&terminators, t->v[k].w))
+                if (t->v[k].bound || in_list(&terminators, t->v[k].w) || strcmp(t->v[k].w, "and") == 0)
                     break;
                 if (is_content(&t->v[k])) {
                     t->v[k].absent = 4;
                     seen++;
                 }
             }
-        } else if (in_list(&reassurances, w) && !t->v[i].absent) {
+        } else if (in_list(&reassurances, w) && !t->v[i].absent && !(i > 0 && strcmp(t->v[i - 1].w, "than") == 0)) {
+            /* "breathing is fine"; not "heavier than normal". */
             for (size_t k = i, seen = 0; k-- > 0 && seen < 2;) {
                 if (is_content(&t->v[k])) {
                     t->v[k].absent = 1;
@@ -528,13 +541,21 @@ static double question_days(const twords_t *t)
         const tword_t *x = &t->v[i];
         const char *next = i + 1 < t->n ? t->v[i + 1].w : "";
         const char *after = i + 2 < t->n ? t->v[i + 2].w : "";
+        const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
         double d = 0;
         if (x->num) {
             double u = unit_days(next);
-            const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
             int age = strcmp(after, "old") == 0 || in_list(&children, prev) ||
                       ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2)) ||
-                      (after_age_not_age(after) && strcmp(after, "ago") != 0);
+                      in_list(&not_a_duration, after);
+            /* "jabs 2 weeks ago" is when something happened; "started 3
+             * days ago" is how long it has gone on. */
+            if (strcmp(after, "ago") == 0) {
+                int onset = 0;
+                for (size_t k = i > 4 ? i - 4 : 0; k < i; k++)
+                    onset |= in_list(&onsets, t->v[k].w);
+                age |= !onset;
+            }
             if (u > 0 && !age)
                 d = atof(x->w) * u;
         } else if (strcmp(x->w, "yesterday") == 0) {
@@ -550,12 +571,14 @@ static double question_days(const twords_t *t)
                 else if (strcmp(t->v[k].w, "couple") == 0)
                     n = 2;
             }
-            const char *prev = i > 0 ? t->v[i - 1].w : "";
-            /* "every night", "at night", "a night out" say when, not how long. */
-            if (strcmp(x->w, "night") && strcmp(prev, "every") && strcmp(prev, "per") && strcmp(prev, "next"))
+            /* "every night", "at night", "a night out" say when, not how
+             * long; nor does "3 times a week". */
+            int rate = (strcmp(prev, "a") == 0 || strcmp(prev, "per") == 0 || strcmp(prev, "each") == 0) &&
+                       (strcmp(prev2, "time") == 0 || strcmp(prev2, "once") == 0 || strcmp(prev2, "twice") == 0);
+            if (strcmp(x->w, "night") && strcmp(prev, "every") && strcmp(prev, "per") && strcmp(prev, "next") && !rate)
                 d = n * unit_days(x->w);
         }
-        if (d > days)
+        if (d > 0 && d > days)
             days = d;
     }
     return days;
@@ -573,7 +596,7 @@ static double rate_at(const twords_t *t, size_t i)
     if (strcmp(w, "every") == 0) {
         size_t k = 1;
         double n = 1;
-        if (t->v[i + 1 < t->n ? i + 1 : i].num && i + 1 < t->n) {
+        if (i + 1 < t->n && t->v[i + 1].num) {
             n = atof(W(1));
             k = 2;
             /* "every 3-4 hours", "every 3 to 4 hours": the longer gap. */
@@ -591,12 +614,13 @@ static double rate_at(const twords_t *t, size_t i)
     }
     double n = 0;
     size_t k = 1;
+    int said_times = 0; /* "once", "twice": no "times" follows */
     if (t->v[i].num)
         n = atof(w);
     else if (strcmp(w, "once") == 0)
-        n = 1, k = 0;
+        n = 1, said_times = 1;
     else if (strcmp(w, "twice") == 0)
-        n = 2, k = 0;
+        n = 2, said_times = 1;
     else if (strcmp(w, "several") == 0 || strcmp(w, "many") == 0)
         n = 4;
     else if (strcmp(w, "few") == 0)
@@ -608,9 +632,11 @@ static double rate_at(const twords_t *t, size_t i)
     /* "3 or more times a week" */
     if (strcmp(W(k), "or") == 0 && (strcmp(W(k + 1), "more") == 0 || strcmp(W(k + 1), "over") == 0))
         k += 2;
-    if (k > 0 && strcmp(W(k), "time") != 0)
-        return 0;
-    k += k > 0;
+    if (!said_times) {
+        if (strcmp(W(k), "time") != 0)
+            return 0;
+        k++;
+    }
     if (strcmp(W(k), "a") != 0 && strcmp(W(k), "per") != 0 && strcmp(W(k), "each") != 0 && strcmp(W(k), "every") != 0)
         return 0;
     double u = unit_days(W(k + 1));
@@ -725,9 +751,10 @@ static void clause_limits(const twords_t *c, limits_t *l)
         /* "has lasted 5 days or more", "more than 3 weeks", "not better
          * after 2 weeks": how long it must have gone on, not an age. */
         double d = unit_days(next);
-        if (d >= 1 && strcmp(after, "old") != 0 &&
+        int per = strcmp(after, "a") == 0 || strcmp(after, "per") == 0 || strcmp(after, "each") == 0;
+        if (d >= 1 && strcmp(after, "old") != 0 && !per &&
             (strcmp(prev, "lasted") == 0 || strcmp(prev, "lasting") == 0 || strcmp(prev, "for") == 0 ||
-             strcmp(prev, "after") == 0 || strcmp(prev, "within") == 0 || strcmp(prev, "over") == 0 ||
+             strcmp(prev, "after") == 0 || strcmp(prev, "over") == 0 ||
              (strcmp(prev, "than") == 0 && (strcmp(prev2, "more") == 0 || strcmp(prev2, "longer") == 0)) ||
              (strcmp(after, "or") == 0 && (strcmp(after2, "more") == 0 || strcmp(after2, "longer") == 0)))) {
             l->days_min = v * d;
@@ -840,18 +867,18 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
         else if (f->age_months >= 0 && lim.has_age == 1)
             matched += 1, total++;
     }
-    /* Guidance for what has lasted 5 days is not met by a description
-     * that says no such time. */
     /* "You need your reliever every 4 hours" is not met without saying
-     * how often. */
+     * at least as often. */
     if (lim.has_rate) {
-        if (f->per_day <= 0 || f->per_day < 0.75 * lim.per_day_min)
+        if (f->per_day <= 0 || f->per_day < lim.per_day_min)
             denied = 1;
         else
             matched += 1, total++;
     }
+    /* Guidance for what has lasted 5 days is not met by a description
+     * that says no such time, or a shorter one. */
     if (lim.has_days) {
-        if (f->days < 0 || f->days < 0.75 * lim.days_min)
+        if (f->days < 0 || f->days < lim.days_min)
             denied = 1;
         else
             matched += 1, total++;
@@ -1294,7 +1321,7 @@ static triage_level_t clause_level(const cue_pos_t *cues, size_t n, size_t from,
  * least urgent advice. fit says how plainly the description is about it:
  * words shared with its symptoms, more when its name is said. */
 typedef struct about {
-    int fit;
+    int fit, name_said;
     triage_level_t suspect, least;
     char entry[72];
     char suspect_reason[600], least_reason[600];
@@ -1416,7 +1443,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     size_t ns = text ? split_sentences(text, sent, 64) : 0;
     triage_level_t current = TRIAGE_NONE;
     int is_about = fit >= suspect_overlap && fit > about->fit && !(title_for_children && f->age_lo >= 16 * 12);
-    about_t mine = {.fit = fit, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
+    about_t mine = {.fit = fit, .name_said = name_said, .suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
     for (size_t i = 0; i < ns; i++) {
         char *low = lower_dup(sent[i]);
         if (!low)
@@ -1665,6 +1692,16 @@ static void blank_homonyms(char *text)
                 memset(p, ' ', 4);
         } else if (strncasecmp(p, "last ", 5) == 0 && word_at(text, p + 5, &times)) {
             memset(p, ' ', 4);
+            /* "a cold last week" says when; "for the last week" how long. */
+            const char *b = p;
+            while (b > text && b[-1] == ' ')
+                b--;
+            const char *w = b;
+            while (w > text && isalnum((unsigned char)w[-1]))
+                w--;
+            if (w == b || !word_at(text, w, &spans))
+                for (char *q = p + 5; isalnum((unsigned char)*q); q++)
+                    *q = ' ';
         }
     }
 }
@@ -1794,6 +1831,10 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,
          * unless the description shows an urgent sign. */
+        /* "If you think you have ruptured your Achilles tendon, call 999"
+         * is for someone who says so, not for every swollen ankle. */
+        if (about.suspect == TRIAGE_EMERGENCY && !about.name_said)
+            about.suspect = TRIAGE_NONE;
         triage_level_t lv = about.suspect != TRIAGE_NONE ? about.suspect
                             : about.least == TRIAGE_SELF_CARE ? TRIAGE_SELF_CARE
                                                               : TRIAGE_NONE;

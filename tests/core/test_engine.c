@@ -287,6 +287,18 @@ static void test_triage_reading(void **state)
     assert_string_equal(level_of("my 1 year old has a runny nose and a cough, feeding well and normal wet nappies"),
                         "self_care");
     assert_string_equal(level_of("my 2 year old has croup and is not drinking or feeding"), "urgent");
+    /* Durations and frequencies written in words; a time that says when
+     * ("last week") is not how long; "heavier than normal" is no
+     * reassurance; an alias of COPD names the situation. */
+    assert_string_equal(level_of("my 4 year old has had a high temperature for five days"), "urgent");
+    assert_string_equal(level_of("my asthma is bad, using my blue inhaler every four hours"), "urgent");
+    assert_string_not_equal(level_of("my 2 year old had a cold last week and since yesterday has a high temperature, still drinking"),
+                            "urgent");
+    assert_string_equal(level_of("I'm 10 weeks pregnant with heavier than normal bleeding and cramps"), "urgent");
+    assert_string_not_equal(level_of("I have asthma and use my blue inhaler before the gym, it's well controlled"), "urgent");
+    assert_string_equal(level_of("got dust in my eye yesterday and it's still red and watering after rinsing"), "urgent");
+    assert_string_equal(level_of("i have emphysema, last 2 days more out of breath than usual and my phlegm has gone green"),
+                        "urgent");
     /* A COPD flare-up is read for someone who has COPD. */
     assert_string_equal(level_of("i have copd, last 2 days more out of breath than usual and my phlegm has gone green"),
                         "urgent");
