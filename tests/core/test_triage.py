@@ -1,16 +1,17 @@
 """Triage on clinical vignettes written by the project in the style of published
 symptom-checker evaluations (each file's .md says who wrote it and how it was used):
 
-- vignettes.jsonl (80), vignettes_dev2.jsonl (100), vignettes_dev3.jsonl (120) and
-  vignettes_dev4.jsonl (100): development sets; triage was changed while looking at
-  their misses (dev4 was written as a held-out set and became a development set when
-  its misses were read).
-- vignettes_holdout.jsonl (80), vignettes_holdout3.jsonl (100) and
-  vignettes_holdout4.jsonl (100): written independently of the engine; their accuracy
-  was never looked at case by case, only as totals, so they give the unseen figures.
-  holdout3's three missed emergencies were read once, to add the safety rules they
+- vignettes.jsonl (80), vignettes_dev2.jsonl (100), vignettes_dev3.jsonl (120),
+  vignettes_dev4.jsonl (100) and vignettes_dev5.jsonl (120): development sets; triage was
+  changed while looking at their misses (dev4 was written as a held-out set and became a
+  development set when its misses were read; dev5 was written to stress the cases triage
+  gets wrong, and its first reading was 71.7 %).
+- vignettes_holdout.jsonl (80), vignettes_holdout3.jsonl (100), vignettes_holdout4.jsonl
+  (100) and vignettes_holdout5.jsonl (100): written independently of the engine; their
+  accuracy was never looked at case by case, only as totals, so they give the unseen
+  figures. holdout3's three missed emergencies were read once, to add the safety rules they
   showed were missing, so its emergency figure is no longer an unseen one (docs/engine.md
-  says which figures are which).
+  says which figures are which). holdout5 is the least used: its totals were read twice.
 
 Issue 7 aims at >= 85 % triage accuracy and every emergency recognised. Accuracy on the
 held-out sets is short of that; this test guards what triage does reach, so a change
@@ -24,13 +25,15 @@ import sys
 AIM_ACCURACY = 85.0
 # set: (floor accuracy, floor safe rate, floor emergency recall), all in %
 FLOORS = {
-    "vignettes.jsonl": (87.0, 91.0, 100.0),
-    "vignettes_dev2.jsonl": (88.0, 93.0, 100.0),
-    "vignettes_dev3.jsonl": (85.0, 93.0, 100.0),
-    "vignettes_dev4.jsonl": (86.0, 91.0, 100.0),
-    "vignettes_holdout.jsonl": (81.0, 92.0, 100.0),
+    "vignettes.jsonl": (88.0, 92.0, 100.0),
+    "vignettes_dev2.jsonl": (90.0, 94.0, 100.0),
+    "vignettes_dev3.jsonl": (87.0, 94.0, 100.0),
+    "vignettes_dev4.jsonl": (89.0, 94.0, 100.0),
+    "vignettes_dev5.jsonl": (78.0, 91.0, 100.0),
+    "vignettes_holdout.jsonl": (84.0, 93.0, 100.0),
     "vignettes_holdout3.jsonl": (79.0, 89.0, 100.0),
     "vignettes_holdout4.jsonl": (75.0, 89.0, 100.0),
+    "vignettes_holdout5.jsonl": (80.0, 92.0, 100.0),
 }
 
 muse = os.environ["MUSE_BIN"]
