@@ -1670,6 +1670,18 @@ static int word_at(const char *text, const char *p, const cue_list_t *l)
     return 0;
 }
 
+/* The start of the word before p in text, past spaces; NULL at the start. */
+static const char *word_before(const char *text, const char *p)
+{
+    const char *b = p;
+    while (b > text && b[-1] == ' ')
+        b--;
+    const char *w = b;
+    while (w > text && isalnum((unsigned char)w[-1]))
+        w--;
+    return w < b ? w : NULL;
+}
+
 /* Words that are not what guidance means by them: "got back from Ghana" is
  * a return, not the back of the body ("my back from the waist down" is);
  * "last week" is a time, not how long something lasts. Blanked before the
@@ -1682,24 +1694,14 @@ static void blank_homonyms(char *text)
         if (strncasecmp(p, "back ", 5) == 0 &&
             (strncasecmp(p + 5, "from ", 5) == 0 || strncasecmp(p + 5, "home", 4) == 0)) {
             /* The word before: "got back from", "just back home". */
-            const char *b = p;
-            while (b > text && b[-1] == ' ')
-                b--;
-            const char *w = b;
-            while (w > text && isalnum((unsigned char)w[-1]))
-                w--;
-            if (w < b && word_at(text, w, &returns))
+            const char *w = word_before(text, p);
+            if (w && word_at(text, w, &returns))
                 memset(p, ' ', 4);
         } else if (strncasecmp(p, "last ", 5) == 0 && word_at(text, p + 5, &times)) {
-            memset(p, ' ', 4);
             /* "a cold last week" says when; "for the last week" how long. */
-            const char *b = p;
-            while (b > text && b[-1] == ' ')
-                b--;
-            const char *w = b;
-            while (w > text && isalnum((unsigned char)w[-1]))
-                w--;
-            if (w == b || !word_at(text, w, &spans))
+            const char *w = word_before(text, p);
+            memset(p, ' ', 4);
+            if (!w || !word_at(text, w, &spans))
                 for (char *q = p + 5; isalnum((unsigned char)*q); q++)
                     *q = ' ';
         }
