@@ -522,8 +522,8 @@ static double unit_days(const char *u)
         const char *u;
         double days;
     } units[] = {{"minute", 1.0 / 1440}, {"min", 1.0 / 1440}, {"hour", 1.0 / 24}, {"hr", 1.0 / 24},
-                 {"day", 1},     {"night", 1},  {"week", 7},
-                 {"wk", 7},          {"fortnight", 14}, {"month", 30}, {"mo", 30},    {"year", 365},
+                 {"day", 1},              {"night", 1},          {"week", 7},        {"wk", 7},
+                 {"fortnight", 14},       {"month", 30},         {"mo", 30},         {"year", 365},
                  {"yr", 365}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i].u) == 0)
@@ -532,8 +532,8 @@ static double unit_days(const char *u)
 }
 
 /* How long a description says its problem has gone on, in days: "for 3
- * days", "2 weeks ago", "since yesterday", "a couple of weeks", "for
- * months". The longest said; -1 when none is. */
+ * days", "started 2 weeks ago", "since yesterday", "a couple of weeks",
+ * "for months". The longest said; -1 when none is. */
 static double question_days(const twords_t *t)
 {
     double days = -1;
@@ -1194,12 +1194,10 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     }
     if (k > 0) {
         size_t m = content_spans(cl[k - 1], other, 8);
-        /* "not drinking or feeding": "not feeding". */
-        if (m >= 1 && seps[k - 1] == 'o' && negation_before(cl[k - 1], other[m - 1].at)) {
-            snprintf(buf, size, "%.*s %s", (int)other[m - 1].at, cl[k - 1], cl[k] + here[0].at);
-            return buf;
-        }
-        if (m >= 2 && after_preposition(cl[k - 1], other[m - 1].at)) {
+        /* "swelling of the lips, tongue": "swelling of the tongue"; "not
+         * drinking or feeding": "not feeding". */
+        if ((m >= 2 && after_preposition(cl[k - 1], other[m - 1].at)) ||
+            (m >= 1 && seps[k - 1] == 'o' && negation_before(cl[k - 1], other[m - 1].at))) {
             snprintf(buf, size, "%.*s %s", (int)other[m - 1].at, cl[k - 1], cl[k] + here[0].at);
             return buf;
         }
@@ -1832,9 +1830,9 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         int self_care = self_care_sign || out->mild || denies;
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,
-         * unless the description shows an urgent sign. */
-        /* "If you think you have ruptured your Achilles tendon, call 999"
-         * is for someone who says so, not for every swollen ankle. */
+         * unless the description shows an urgent sign. "If you think you
+         * have ruptured your Achilles tendon, call 999" is for someone who
+         * names it, not for every swollen ankle. */
         if (about.suspect == TRIAGE_EMERGENCY && !about.name_said)
             about.suspect = TRIAGE_NONE;
         triage_level_t lv = about.suspect != TRIAGE_NONE ? about.suspect
