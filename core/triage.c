@@ -531,6 +531,15 @@ static double unit_days(const char *u)
     return 0;
 }
 
+/* Whether the number at i follows a child ("baby 7 months", "son is 3
+ * years"): an age, unless what follows says otherwise. */
+static int child_first(const twords_t *t, size_t i)
+{
+    const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
+    return in_list(&children, prev) ||
+           ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2));
+}
+
 /* How long a description says its problem has gone on, in days: "for 3
  * days", "started 2 weeks ago", "since yesterday", "a couple of weeks",
  * "for months". The longest said; -1 when none is. */
@@ -545,9 +554,7 @@ static double question_days(const twords_t *t)
         double d = 0;
         if (x->num) {
             double u = unit_days(next);
-            int age = strcmp(after, "old") == 0 || in_list(&children, prev) ||
-                      ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2)) ||
-                      in_list(&not_a_duration, after);
+            int age = strcmp(after, "old") == 0 || child_first(t, i) || in_list(&not_a_duration, after);
             /* "jabs 2 weeks ago" is when something happened; "started 3
              * days ago" is how long it has gone on. */
             if (strcmp(after, "ago") == 0) {
@@ -669,11 +676,8 @@ static void question_facts(const twords_t *t, facts_t *f)
         double v = atof(x->w);
         double m = unit_months(next);
         /* "a 5 month old", "4 yo", "baby 7 months", "son is 3 years" */
-        const char *prev = i > 0 ? t->v[i - 1].w : "", *prev2 = i > 1 ? t->v[i - 2].w : "";
-        int child_first = (in_list(&children, prev) ||
-                           ((strcmp(prev, "is") == 0 || strcmp(prev, "aged") == 0) && in_list(&children, prev2))) &&
-                          !after_age_not_age(after);
-        if (m > 0 && f->age_months < 0 && (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0 || child_first))
+        if (m > 0 && f->age_months < 0 &&
+            (strcmp(after, "old") == 0 || strcmp(next, "yo") == 0 || (child_first(t, i) && !after_age_not_age(after))))
             f->age_months = v * m;
         int near_temp = 0;
         for (size_t k = i > 4 ? i - 4 : 0; k < i; k++)
@@ -1094,6 +1098,25 @@ static size_t content_spans(const char *text, span_t *out, size_t max)
     return n;
 }
 
+/* The word that ends before position e in text, lower-cased into w
+ * (letters, and apostrophes when asked: "didn't"); returns where it starts,
+ * or (size_t)-1 with w empty when there is none or it is too long. */
+static size_t word_back(const char *text, size_t e, int apostrophes, char *w, size_t size)
+{
+    w[0] = '\0';
+    while (e > 0 && !isalpha((unsigned char)text[e - 1]))
+        e--;
+    size_t b = e;
+    while (b > 0 && (isalpha((unsigned char)text[b - 1]) || (apostrophes && text[b - 1] == '\'')))
+        b--;
+    if (b == e || e - b >= size)
+        return (size_t)-1;
+    for (size_t i = 0; i < e - b; i++)
+        w[i] = (char)tolower((unsigned char)text[b + i]);
+    w[e - b] = '\0';
+    return b;
+}
+
 /* Whether the word at `at` follows "of", "in", "on", "around" or "to",
  * with or without "the", "your", "a" or "an" between. */
 static int after_preposition(const char *text, size_t at)
@@ -1102,18 +1125,8 @@ static int after_preposition(const char *text, size_t at)
     static const char *const dets[] = {"the", "your", "a", "an", "their", "his", "her", NULL};
     char words[2][16] = {{0}};
     size_t e = at;
-    for (int w = 0; w < 2; w++) {
-        while (e > 0 && !isalpha((unsigned char)text[e - 1]))
-            e--;
-        size_t b = e;
-        while (b > 0 && isalpha((unsigned char)text[b - 1]))
-            b--;
-        if (b == e || e - b >= sizeof words[w])
-            break;
-        for (size_t i = 0; i < e - b; i++)
-            words[w][i] = (char)tolower((unsigned char)text[b + i]);
-        e = b;
-    }
+    for (int w = 0; w < 2 && e != (size_t)-1; w++)
+        e = word_back(text, e, 0, words[w], sizeof words[w]);
     for (int i = 0; preps[i]; i++)
         if (strcmp(words[0], preps[i]) == 0)
             return 1;
@@ -1128,18 +1141,9 @@ static int after_preposition(const char *text, size_t at)
 /* Whether the word before position at in text is a negation ("not"). */
 static int negation_before(const char *text, size_t at)
 {
-    size_t e = at;
-    while (e > 0 && !isalpha((unsigned char)text[e - 1]))
-        e--;
-    size_t b = e;
-    while (b > 0 && (isalpha((unsigned char)text[b - 1]) || text[b - 1] == '\''))
-        b--;
     char w[16];
-    if (b == e || e - b >= sizeof w)
+    if (word_back(text, at, 1, w, sizeof w) == (size_t)-1)
         return 0;
-    for (size_t i = 0; i < e - b; i++)
-        w[i] = (char)tolower((unsigned char)text[b + i]);
-    w[e - b] = '\0';
     drop_apostrophes(w);
     return in_list(&negations, w);
 }
