@@ -28,6 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
+static cue_list_t either_urgent; /* "an urgent treatment centre or A&E": urgent */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -111,7 +112,7 @@ static void load(void)
         {"title_situations", &title_situations}, {"reassure_before", &reassure_before},
         {"linking", &linking},             {"not_a_duration", &not_a_duration},
         {"onsets", &onsets},               {"number_words", &number_words},
-        {"spans", &spans},
+        {"spans", &spans},                 {"either_urgent", &either_urgent},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -402,7 +403,9 @@ static int is_content(const tword_t *x)
  * next punctuation or "but" (at most six words), unless the negation makes a
  * symptom of an everyday function ("not feeding", "isn't improving"); the
  * words before "fine" or "normally" ("breathing is fine"); and everyday
- * functions said to go on ("can still walk on it", "still eating"). */
+ * functions said to go on ("can still walk on it", "still eating"), which
+ * are as they should be (4): "can still put weight on it" does not meet
+ * "cannot put weight on it" as a plain "no weight" would. */
 static void mark_absent(twords_t *t)
 {
     for (size_t i = 0; i < t->n; i++) {
@@ -470,7 +473,7 @@ static void mark_absent(twords_t *t)
                     in_list(&negations, t->v[k].w))
                     break;
                 if (is_content(&t->v[k]) && (can || in_list(&functions, t->v[k].w))) {
-                    t->v[k].absent = 1;
+                    t->v[k].absent = 4;
                     seen++;
                 }
             }
@@ -896,7 +899,10 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     for (size_t k = 0; k < c->n && !denied; k++) {
         const char *w = c->v[k].w, *key = c->v[k].m;
         int qualifier = in_list(&qualifiers, w);
-        if ((!is_content(&c->v[k]) && !qualifier) || is_cue_word(w) || in_name(name, key) || in_list(&weak, w))
+        /* A negation is read as the absence it marks, not as a word to
+         * meet: "sex without a condom" is met by "unprotected sex". */
+        if ((!is_content(&c->v[k]) && !qualifier) || is_cue_word(w) || in_name(name, key) || in_list(&weak, w) ||
+            in_list(&negations, w))
             continue;
         int dup = 0;
         for (size_t j = 0; j < k; j++)
@@ -1290,6 +1296,16 @@ static size_t find_cues(const char *low, triage_level_t sentence_level, cue_pos_
             }
         }
     }
+    /* "Go to an urgent treatment centre or A&E" offers a place that sees
+     * people the same day: the A&E in that phrase does not make it an
+     * emergency ("call 999 or go to A&E" does). */
+    for (size_t i = 0; i < either_urgent.n; i++)
+        for (const char *p = strstr(low, either_urgent.v[i]); p; p = strstr(p + 1, either_urgent.v[i])) {
+            size_t s = (size_t)(p - low), e = s + strlen(either_urgent.v[i]);
+            for (size_t k = 0; k < n; k++)
+                if (out[k].at >= s && out[k].at < e && out[k].level == TRIAGE_EMERGENCY)
+                    out[k].level = TRIAGE_URGENT;
+        }
     return n;
 }
 
