@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent; /* "an urgent treatment centre or A&E": urgent */
+static cue_list_t either_urgent, subjects; /* "an urgent treatment centre or A&E": urgent */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -113,6 +113,7 @@ static void load(void)
         {"linking", &linking},             {"not_a_duration", &not_a_duration},
         {"onsets", &onsets},               {"number_words", &number_words},
         {"spans", &spans},                 {"either_urgent", &either_urgent},
+        {"subjects", &subjects},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -846,8 +847,9 @@ static int in_name(const kb_words_t *name, const char *w)
  * For the entries the answer itself found, words of the entry's own name
  * are left out: every sentence of its guidance shares them. Entries found
  * only by searching the description must match on them too. *specific
- * gets 1 when a word other than a descriptor or a common word matched, and
- * 2 when every word of the clause is met. */
+ * gets 1 when a word other than a descriptor or a common word matched, 2
+ * when every word of the clause is met, 8 when the clause names a situation
+ * (an injury, pregnancy) the question does not say and 16 when it does. */
 static double clause_score(const twords_t *q, const facts_t *f, const char *clause, const kb_words_t *name,
                            int child_only, int *specific)
 {
@@ -967,8 +969,12 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
     if (stops_in > 0 && stops_met == 0)
         denied = 1;
     /* "numbness after a wrist injury" is not met without an injury. */
-    if (contexts_in > 0 && unmet_contexts == contexts_in)
+    if (contexts_in > 0 && unmet_contexts == contexts_in) {
         denied = 1;
+        *specific |= 8;
+    } else if (contexts_in > 0) {
+        *specific |= 16;
+    }
     if (denied || total == 0 || matched == 0)
         return 0;
     double coverage = matched / total;
@@ -1044,6 +1050,7 @@ static size_t split_sentences(char *text, char **out, size_t max)
 static size_t split_clauses(char *sent, char **out, char *seps, size_t max)
 {
     static const char *const keep[] = {"higher", "above", "more", "over", "older", "younger", "less", "lower", NULL};
+    static const char *const places[] = {"around", "near", "on", "under", "behind", "inside", "beside", NULL};
     size_t n = 0;
     char *s = sent;
     for (char *p = sent; *p && n + 1 < max; p++) {
@@ -1055,6 +1062,13 @@ static size_t split_clauses(char *sent, char **out, char *seps, size_t max)
             for (int k = 0; keep[k]; k++)
                 if (strncmp(p + 4, keep[k], strlen(keep[k])) == 0)
                     cut = 0;
+            /* "a lump in or around your vagina": one place, not two items. */
+            for (int k = 0; places[k]; k++) {
+                size_t l = strlen(places[k]);
+                if (strncmp(p + 4, places[k], l) == 0 && p[4 + l] == ' ' && p - sent >= 3 &&
+                    (strncmp(p - 3, " in", 3) == 0 || strncmp(p - 3, " on", 3) == 0))
+                    cut = 0;
+            }
         }
         if (!cut)
             continue;
@@ -1217,6 +1231,28 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
 
 /* How many different things the question says that the entry's symptoms
  * section also says: the evidence that this is the condition at hand. */
+/* Whether clause k, or the one before it, says what follows ("after an arm
+ * or wrist injury", "following a fall"): a situation the next items hold
+ * in. "The burn is bigger than the injured person's hand" names none. */
+static int situation_follows(char **cl, size_t k)
+{
+    for (size_t i = k > 0 ? k - 1 : 0; i <= k; i++)
+        if (strstr(cl[i], "after ") || strstr(cl[i], "following ") || strstr(cl[i], "After "))
+            return 1;
+    return 0;
+}
+
+/* Whether a clause of guidance starts a new item with a subject of its own
+ * ("you have", "your child", "someone"). */
+static int starts_with_subject(const char *clause, twords_t *scratch)
+{
+    tw_split(clause, scratch);
+    for (size_t i = 0; i < scratch->n && i < 3; i++)
+        if (in_list(&subjects, scratch->v[i].w))
+            return 1;
+    return 0;
+}
+
 static int kind_is_not_condition(const kb_entry_t *e)
 {
     return strcmp(e->kind, "condition") != 0;
@@ -1490,6 +1526,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
         char *copy = strdup(sent[i]);
         char *cl[48], seps[48];
         size_t nc = copy ? split_clauses(copy, cl, seps, 48) : 0;
+        int context_unmet = 0; /* 0: none, 1: unmet, 2: met */
         for (size_t k = 0; k < nc; k++) {
             size_t from = (size_t)(cl[k] - copy);
             triage_level_t lv = clause_level(cues, ncues, from, from + strlen(cl[k]), current);
@@ -1519,6 +1556,18 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             /* Emergencies are missed less often at the price of some false
              * alarms: in the guidance of the answer's own entries, one word
              * of a red flag said in full is enough. */
+            /* "if after a wrist injury there is numbness, tingling in the
+             * hand, ...": items with no subject of their own carry the
+             * situation (contexts) of the item before them, unmet (1) or met
+             * (2; "if you are pregnant or have recently given birth"). */
+            if (starts_with_subject(cl[k], scratch))
+                context_unmet = 0;
+            if (context_unmet == 1)
+                v = 0;
+            if (specific & 16)
+                context_unmet = 2;
+            else if ((specific & 8) && context_unmet != 2 && situation_follows(cl, k))
+                context_unmet = 1;
             double need = lv == TRIAGE_EMERGENCY && named && (specific & 3) == 3 ? emergency_min_score : min_score;
             int better = v > best->score || (v == best->score && lv > best->level);
             log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
