@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects; /* "an urgent treatment centre or A&E": urgent */
+static cue_list_t either_urgent, subjects, whole_words; /* "an urgent treatment centre or A&E": urgent */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -113,7 +113,7 @@ static void load(void)
         {"linking", &linking},             {"not_a_duration", &not_a_duration},
         {"onsets", &onsets},               {"number_words", &number_words},
         {"spans", &spans},                 {"either_urgent", &either_urgent},
-        {"subjects", &subjects},
+        {"subjects", &subjects},           {"whole_words", &whole_words},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -351,12 +351,18 @@ static void tw_push(twords_t *t, const char *s, size_t len, int bound)
         }
     x->num = isdigit((unsigned char)x->w[0]) != 0;
     x->len = (unsigned char)(k < 255 ? k : 255);
-    if (!x->num) {
+    if (!x->num && in_list(&whole_words, x->w)) {
+        /* "burning" is a feeling, not a burn; "teething" is not teeth. */
+        memcpy(x->m, x->w, sizeof x->m < sizeof x->w ? sizeof x->m : sizeof x->w);
+        x->m[sizeof x->m - 1] = '\0';
+    } else if (!x->num) {
         kb_stem(x->w);
         const char *f = fold(x->w);
         if (f != x->w)
             snprintf(x->w, sizeof x->w, "%s", f);
-        match_key(x->w, x->m, sizeof x->m);
+        char key[sizeof x->m];
+        match_key(x->w, key, sizeof key);
+        memcpy(x->m, key, sizeof key);
     } else {
         memcpy(x->m, x->w, sizeof x->m);
     }
@@ -1396,19 +1402,22 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
 {
     memset(v, 0, sizeof *v);
     v->e = e;
-    if (kb_words_split(e->title, &v->name) != MUSE_OK)
-        return MUSE_ENOMEM;
+    /* The words of the name as match keys, read like the description's. */
+    twords_t *t = malloc(sizeof *t);
     kb_words_t *name = &v->name;
+    if (!t)
+        return MUSE_ENOMEM;
+    tw_split(e->title, t);
+    name->v = calloc(t->n ? t->n : 1, sizeof *name->v);
+    name->cap = t->n;
+    for (size_t i = 0; name->v && i < t->n; i++)
+        if (!(name->v[name->n++] = strdup(t->v[i].m)))
+            name->n--;
+    int failed = !name->v || name->n < t->n;
+    free(t);
+    if (failed)
+        return MUSE_ENOMEM;
     int said = 0, words = 0, tier_said[3] = {0}, tier_words[3] = {0};
-    for (size_t i = 0; i < name->n; i++) {
-        char key[40];
-        match_key(fold(name->v[i]), key, sizeof key);
-        char *d = strdup(key);
-        if (!d)
-            return MUSE_ENOMEM;
-        free(name->v[i]);
-        name->v[i] = d;
-    }
     /* "I haven't fainted": the guidance on fainting does not apply. */
     for (size_t i = 0; i < name->n; i++) {
         int present = 0, absent = 0;
@@ -1417,7 +1426,8 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
                 present |= q->v[k].absent != 1;
                 absent |= q->v[k].absent == 1;
             }
-        if (kb_is_stopword(name->v[i]))
+        /* "Teething in babies" is named by "teething", not by "baby". */
+        if (kb_is_stopword(name->v[i]) || in_list(&children, name->v[i]))
             continue;
         v->name_denied |= absent && !present;
         said += present;
@@ -1904,6 +1914,8 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
          * names it, not for every swollen ankle. */
         if (about.suspect == TRIAGE_EMERGENCY && !about.name_said)
             about.suspect = TRIAGE_NONE;
+        log_msg(LOG_DEBUG, "triage: about %s (fit %d): if suspected %s, least %s", about.entry, about.fit,
+                triage_level_name(about.suspect), triage_level_name(about.least));
         triage_level_t lv = about.suspect != TRIAGE_NONE ? about.suspect
                             : about.least == TRIAGE_SELF_CARE ? TRIAGE_SELF_CARE
                                                               : TRIAGE_NONE;
