@@ -38,7 +38,7 @@ typedef struct implied {
 } implied_t;
 static implied_t *implies;
 static size_t n_implies;
-static double min_score = 1.5, emergency_min_score = 1.0;
+static double min_score = 1.5, emergency_min_score = 1.0, weak_score = 2.0;
 static int load_rc = MUSE_OK;
 
 /* Bytes of an apostrophe at s: 1 for ', 3 for the typographic one (U+2019),
@@ -155,6 +155,9 @@ static void load(void)
     const cJSON *ems = cJSON_GetObjectItemCaseSensitive(root, "emergency_min_score");
     if (cJSON_IsNumber(ems))
         emergency_min_score = ems->valuedouble;
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "weak_score");
+    if (cJSON_IsNumber(ws))
+        weak_score = ws->valuedouble;
     if (!ok || !same)
         load_rc = MUSE_ECORRUPT;
     cJSON_Delete(root);
@@ -1475,7 +1478,7 @@ static void view_free(view_t *v)
 }
 
 static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, triage_t *best,
-                         about_t *about)
+                         about_t *about, int *best_fit)
 {
     const kb_entry_t *e = v->e;
     int named = v->named;
@@ -1584,6 +1587,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
             if (v >= need && better) {
                 best->level = lv;
                 best->score = v;
+                *best_fit = fit;
                 snprintf(best->entry, sizeof best->entry, "%s", e->id);
                 snprintf(best->reason, sizeof best->reason, "%s", sent[i]);
             }
@@ -1867,6 +1871,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
      * the entries whose symptoms or name the description shares most are
      * read ("belly button ... lower right": appendicitis before hernia). */
     about_t about = {.suspect = TRIAGE_NONE, .least = TRIAGE_NONE};
+    int best_fit = 0;
     view_t *views = calloc(nc ? nc : 1, sizeof *views);
     if (!views) {
         kb_hits_free(&hits);
@@ -1895,12 +1900,24 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     }
     for (size_t i = 0, searched = 0; i < nv; i++) {
         if (views[i].named || searched++ < TRIAGE_READ)
-            assess_entry(&views[i], q, &f, out, &about);
+            assess_entry(&views[i], q, &f, out, &about, &best_fit);
         view_free(&views[i]);
     }
     free(views);
     kb_hits_free(&hits);
     free(said);
+    /* A weak match in guidance the description fits less than another
+     * entry's does not outweigh that entry's "if you think you have it"
+     * advice ("sore throat, fever and a sandpaper rash": scarlet fever's
+     * urgent advice, not a sore throat's "see a doctor"). */
+    if (out->level != TRIAGE_NONE && out->level < TRIAGE_EMERGENCY && about.suspect > out->level &&
+        about.suspect < TRIAGE_EMERGENCY && about.fit > best_fit && out->score < weak_score && strcmp(about.entry, out->entry)) {
+        log_msg(LOG_DEBUG, "triage: %s fits better (%d > %d): its advice if suspected", about.entry, about.fit, best_fit);
+        out->level = about.suspect;
+        out->score = 0;
+        snprintf(out->entry, sizeof out->entry, "%s", about.entry);
+        snprintf(out->reason, sizeof out->reason, "%s", about.suspect_reason);
+    }
     /* A description no guidance sentence fits still gets a level. */
     if (out->level == TRIAGE_NONE && out->personal && nc > 0) {
         int denies = 0;
