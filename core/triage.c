@@ -1924,6 +1924,8 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         for (size_t i = 0; i < typed; i++)
             denies |= (q->v[i].absent == 1 || q->v[i].absent == 4) && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
+        log_msg(LOG_DEBUG, "triage: fallback: self-care signs %d, mild %d, denies %d, routine signs %d, long %d, urgent signs %d",
+                self_care_sign, out->mild, denies, routine_sign, out->long_duration, urgent_sign);
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,
          * unless the description shows an urgent sign. "If you think you
