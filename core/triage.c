@@ -502,6 +502,7 @@ typedef struct facts {
     double age_lo, age_hi; /* what the question allows, in months */
     double temp_c;         /* < 0: not stated */
     double days;           /* how long it has gone on; < 0: not stated */
+    double size_cm;        /* the largest size said ("about 3cm across"); < 0: not stated */
     double per_day;        /* how often it happens; 0: not stated */
 } facts_t;
 
@@ -529,6 +530,20 @@ static int after_age_not_age(const char *w)
 }
 
 /* A unit of how long something lasts, in days; 0 for none. */
+/* A unit of size, in centimetres ("3cm", "10 mm", "2 inches"); 0 when
+ * the word is none. */
+static double unit_cm(const char *u)
+{
+    static const struct {
+        const char *u;
+        double cm;
+    } units[] = {{"cm", 1}, {"centimetre", 1}, {"centimeter", 1}, {"mm", 0.1}, {"inch", 2.54}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(u, units[i].u) == 0)
+            return units[i].cm;
+    return 0;
+}
+
 static double unit_days(const char *u)
 {
     static const struct {
@@ -721,6 +736,10 @@ static void question_facts(const twords_t *t, facts_t *f)
         if ((adult && !child) || pregnant)
             f->age_lo = 16 * 12;
     }
+    f->size_cm = -1;
+    for (size_t i = 0; i + 1 < t->n; i++)
+        if (t->v[i].num && unit_cm(t->v[i + 1].w) > 0 && atof(t->v[i].w) * unit_cm(t->v[i + 1].w) > f->size_cm)
+            f->size_cm = atof(t->v[i].w) * unit_cm(t->v[i + 1].w);
     f->days = question_days(t);
     f->per_day = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -732,8 +751,8 @@ static void question_facts(const twords_t *t, facts_t *f)
 
 /* A clause's conditions on age (in months) and temperature. */
 typedef struct limits {
-    double age_min, age_max, temp_min, days_min, per_day_min;
-    int has_age, has_temp, has_days, has_rate; /* has_age 2: only "for children" */
+    double age_min, age_max, temp_min, days_min, per_day_min, size_min;
+    int has_age, has_temp, has_days, has_rate, has_size; /* has_age 2: only "for children" */
 } limits_t;
 
 static void clause_limits(const twords_t *c, limits_t *l)
@@ -752,6 +771,13 @@ static void clause_limits(const twords_t *c, limits_t *l)
         double v = atof(c->v[i].w);
         const char *prev = i > 0 ? c->v[i - 1].w : "";
         const char *next = i + 1 < c->n ? c->v[i + 1].w : "";
+        /* "around 10 cm or more", "bigger than 5cm": the least size the
+         * guidance holds for. */
+        if (unit_cm(next) > 0) {
+            l->size_min = v * unit_cm(next);
+            l->has_size = 1;
+            continue;
+        }
         /* "3 to 6 months": the unit follows the second number. */
         if (strcmp(next, "to") == 0 && i + 3 < c->n && c->v[i + 2].num && unit_months(c->v[i + 3].w) > 0) {
             double m = unit_months(c->v[i + 3].w);
@@ -897,6 +923,14 @@ static double clause_score(const twords_t *q, const facts_t *f, const char *clau
      * that says no such time, or a shorter one. */
     if (lim.has_days) {
         if (f->days < 0 || f->days < lim.days_min)
+            denied = 1;
+        else
+            matched += 1, total++;
+    }
+    /* "a swelling of 10 cm or more" is not met by "about 3cm across"; a
+     * description that gives no size is read on its words. */
+    if (lim.has_size && f->size_cm >= 0) {
+        if (f->size_cm < lim.size_min)
             denied = 1;
         else
             matched += 1, total++;
@@ -1800,7 +1834,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         drop_apostrophes(low);
         out->mild = any_cue(low, &mild);
         out->personal = any_cue(low, &personal);
-        out->severe = any_cue(low, &severe);
+        out->severe = any_said(low, &severe); /* not "not spreading" */
         blank_non_durations(low);
         out->long_duration = any_cue(low, &long_duration);
         routine_sign = any_said(low, &routine_signs);

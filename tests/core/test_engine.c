@@ -304,6 +304,28 @@ static void test_triage_reading(void **state)
                         "urgent");
 }
 
+/* Readings added in the sixth session, each with the NHS page its entry
+ * cites: the negation in "sex without a condom" is met by "unprotected sex"
+ * (NHS "HIV post-exposure prophylaxis": urgent); "not spreading" is no sign
+ * of spreading and "about 2cm" does not meet "10 cm or more" (NHS "Insect
+ * bites and stings"); "burning when I wee" does not name burns and scalds;
+ * items of a list that follows "after an arm or wrist injury" hold only
+ * after an injury (NHS "Broken arm or wrist"). Written for this test. */
+static void test_triage_session6(void **state)
+{
+    (void)state;
+    assert_string_equal(level_of("had unprotected sex with someone who is HIV positive and not on treatment"), "urgent");
+    assert_string_equal(level_of("a wasp stung my arm, the red swollen patch is about 2cm across, not spreading, "
+                                 "breathing fine"),
+                        "self_care");
+    assert_string_not_equal(source_of("burning feeling when I wee and going more often since yesterday, 30F"),
+                            "burns-and-scalds");
+    assert_string_not_equal(level_of("pins and needles in my thumb and first two fingers at night for a month, "
+                                     "shaking my hand helps"),
+                            "emergency");
+    assert_string_equal(level_of("fell off my bike onto my wrist and now my hand is numb and tingling"), "emergency");
+}
+
 /* Contemplating's agents run in threads; the answer and its sources must not
  * depend on which thread finished first. */
 static void test_contemplating_deterministic(void **state)
@@ -415,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_bp_series_gets_trend_chart),
         cmocka_unit_test(test_triage_negation_and_limits),
         cmocka_unit_test(test_triage_reading),
+        cmocka_unit_test(test_triage_session6),
         cmocka_unit_test(test_contemplating_deterministic),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_concurrent_asks),
