@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects, whole_words; /* "an urgent treatment centre or A&E": urgent */
+static cue_list_t either_urgent, subjects, whole_words; /* triage.json: see their _comment keys */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -529,7 +529,6 @@ static int after_age_not_age(const char *w)
     return 0;
 }
 
-/* A unit of how long something lasts, in days; 0 for none. */
 /* A unit of size, in centimetres ("3cm", "10 mm", "2 inches"); 0 when
  * the word is none. */
 static double unit_cm(const char *u)
@@ -544,6 +543,7 @@ static double unit_cm(const char *u)
     return 0;
 }
 
+/* A unit of how long something lasts, in days; 0 for none. */
 static double unit_days(const char *u)
 {
     static const struct {
@@ -1272,16 +1272,18 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     return cl[k];
 }
 
-/* How many different things the question says that the entry's symptoms
- * section also says: the evidence that this is the condition at hand. */
-/* Whether clause k, or the one before it, says what follows ("after an arm
- * or wrist injury", "following a fall"): a situation the next items hold
- * in. "The burn is bigger than the injured person's hand" names none. */
+/* Whether clause k, or the one before it, opens on a situation the next
+ * items hold in ("if after an arm or wrist injury", "following a fall").
+ * "The injured person's hand", "look after at home" and "24 hours after
+ * birth" open on none. */
 static int situation_follows(char **cl, size_t k)
 {
-    for (size_t i = k > 0 ? k - 1 : 0; i <= k; i++)
-        if (strstr(cl[i], "after ") || strstr(cl[i], "following ") || strstr(cl[i], "After "))
+    for (size_t i = k > 0 ? k - 1 : 0; i <= k; i++) {
+        const char *p = cl[i] + strspn(cl[i], " ");
+        if (strncasecmp(p, "after ", 6) == 0 || strncasecmp(p, "following ", 10) == 0 ||
+            strcasestr(cl[i], "if after ") || strcasestr(cl[i], "if following "))
             return 1;
+    }
     return 0;
 }
 
@@ -1301,6 +1303,8 @@ static int kind_is_not_condition(const kb_entry_t *e)
     return strcmp(e->kind, "condition") != 0;
 }
 
+/* How many different things the question says that the entry's symptoms
+ * section also says: the evidence that this is the condition at hand. */
 static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
 {
     const char *sym = kb_entry_section(e, "symptoms");
@@ -1313,7 +1317,8 @@ static int symptom_overlap(const kb_entry_t *e, const twords_t *q)
     int n = 0;
     for (size_t i = 0; i < q->n; i++) {
         const tword_t *x = &q->v[i];
-        if (x->absent == 1 || !is_content(x) || in_list(&weak, x->w) || in_list(&common, x->w) || is_cue_word(x->w))
+        if (x->absent == 1 || x->absent == 4 || !is_content(x) || in_list(&weak, x->w) || in_list(&common, x->w) ||
+            is_cue_word(x->w))
             continue;
         int dup = 0;
         for (size_t k = 0; k < i && !dup; k++)
@@ -1446,7 +1451,7 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
         return MUSE_ENOMEM;
     tw_split(e->title, t);
     name->v = calloc(t->n ? t->n : 1, sizeof *name->v);
-    name->cap = t->n;
+    name->cap = name->v ? t->n : 0;
     for (size_t i = 0; name->v && i < t->n; i++)
         if (!(name->v[name->n++] = strdup(t->v[i].m)))
             name->n--;
@@ -1460,7 +1465,7 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
         int present = 0, absent = 0;
         for (size_t k = 0; k < q->n; k++)
             if (strcmp(q->v[k].m, name->v[i]) == 0) {
-                present |= q->v[k].absent != 1;
+                present |= q->v[k].absent != 1 && q->v[k].absent != 4; /* "can still": no symptom */
                 absent |= q->v[k].absent == 1;
             }
         /* "Teething in babies" is named by "teething", not by "baby". */
@@ -1600,9 +1605,6 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
                     specific = specific_alone;
                 }
             }
-            /* Emergencies are missed less often at the price of some false
-             * alarms: in the guidance of the answer's own entries, one word
-             * of a red flag said in full is enough. */
             /* "if after a wrist injury there is numbness, tingling in the
              * hand, ...": items with no subject of their own carry the
              * situation (contexts) of the item before them, unmet (1) or met
@@ -1615,6 +1617,9 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
                 context_unmet = 2;
             else if ((specific & 8) && context_unmet != 2 && situation_follows(cl, k))
                 context_unmet = 1;
+            /* Emergencies are missed less often at the price of some false
+             * alarms: in the guidance of the answer's own entries, one word
+             * of a red flag said in full is enough. */
             double need = lv == TRIAGE_EMERGENCY && named && (specific & 3) == 3 ? emergency_min_score : min_score;
             int better = v > best->score || (v == best->score && lv > best->level);
             log_msg(LOG_DEBUG, "triage: %s %s %.2f \"%.80s\"", e->id, triage_level_name(lv), v, clause);
@@ -1838,7 +1843,8 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         blank_non_durations(low);
         out->long_duration = any_cue(low, &long_duration);
         routine_sign = any_said(low, &routine_signs);
-        self_care_sign = any_cue(low, &self_care_signs);
+        /* "every few nights" says how often, not how recent. */
+        self_care_sign = any_cue(low, &self_care_signs) && !strstr(low, "every few") && !strstr(low, "every couple");
         urgent_sign = any_said(low, &urgent_signs);
     }
     twords_t *q = malloc(sizeof *q);
@@ -1945,8 +1951,10 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
      * advice ("sore throat, fever and a sandpaper rash": scarlet fever's
      * urgent advice, not a sore throat's "see a doctor"). */
     if (out->level != TRIAGE_NONE && out->level < TRIAGE_EMERGENCY && about.suspect > out->level &&
-        about.suspect < TRIAGE_EMERGENCY && about.fit > best_fit && out->score < weak_score && strcmp(about.entry, out->entry)) {
-        log_msg(LOG_DEBUG, "triage: %s fits better (%d > %d): its advice if suspected", about.entry, about.fit, best_fit);
+        about.suspect < TRIAGE_EMERGENCY && about.fit > best_fit && out->score < weak_score &&
+        strcmp(about.entry, out->entry)) {
+        log_msg(LOG_DEBUG, "triage: %s fits better (%d > %d): its advice if suspected", about.entry, about.fit,
+                best_fit);
         out->level = about.suspect;
         out->score = 0;
         snprintf(out->entry, sizeof out->entry, "%s", about.entry);
@@ -1958,8 +1966,8 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         for (size_t i = 0; i < typed; i++)
             denies |= (q->v[i].absent == 1 || q->v[i].absent == 4) && is_content(&q->v[i]);
         int self_care = self_care_sign || out->mild || denies;
-        log_msg(LOG_DEBUG, "triage: fallback: self-care signs %d, mild %d, denies %d, routine signs %d, long %d, urgent signs %d",
-                self_care_sign, out->mild, denies, routine_sign, out->long_duration, urgent_sign);
+        log_msg(LOG_DEBUG, "triage: fallback: self-care signs %d, mild %d, denies %d, routine signs %d, long %d, "
+                "urgent signs %d", self_care_sign, out->mild, denies, routine_sign, out->long_duration, urgent_sign);
         /* The entry the description is plainly about: its "if you think
          * you have it" advice, or its self-care advice when it has some,
          * unless the description shows an urgent sign. "If you think you
