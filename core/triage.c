@@ -1564,6 +1564,14 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
         cue_pos_t cues[CUE_MAX];
         size_t ncues = find_cues(low, current, cues);
         free(low);
+        /* "Go to an urgent treatment centre or A&E if ...": the sentence is
+         * as urgent as its most urgent cue once either_urgent has read it. */
+        if (current == TRIAGE_EMERGENCY && ncues > 0 && ncues < CUE_MAX) {
+            triage_level_t top = TRIAGE_SELF_CARE;
+            for (size_t c = 0; c < ncues; c++)
+                top = cues[c].level > top ? cues[c].level : top;
+            current = top;
+        }
         if (current == TRIAGE_NONE)
             continue;
         /* The advice "if you think you have it" is the level of the cue

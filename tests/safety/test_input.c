@@ -59,6 +59,14 @@ static void test_emergencies(void **state)
         "stiff neck, high fever and a rash",
         "worst headache of my life, came on suddenly",
         "I took a whole bottle of paracetamol",
+        /* A message over several lines is read whole: an exception or a
+         * condition said on one line does not hide a sign on another (the
+         * labelled set, one message a line, cannot hold these). */
+        "I have a rash on my back\nnow my speech is slurred",
+        "I am 30 weeks pregnant\nmy face is swelling up after eating peanuts",
+        "Mum has a UTI.\nShe is acting really odd today",
+        "I fell off my bike.\nMy arm is at a weird angle",
+        "Sudden pain in my head.\nHer face looks odd on one side",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         safety_verdict_t v = verdict_of(cases[i]);
