@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects, whole_words; /* triage.json: see their _comment keys */
+static cue_list_t either_urgent, subjects, whole_words, recurring; /* triage.json: see their _comment keys */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -114,6 +114,7 @@ static void load(void)
         {"onsets", &onsets},               {"number_words", &number_words},
         {"spans", &spans},                 {"either_urgent", &either_urgent},
         {"subjects", &subjects},           {"whole_words", &whole_words},
+        {"recurring", &recurring},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
     cJSON *root = cJSON_Parse((const char *)core_data_triage_json);
@@ -356,8 +357,7 @@ static void tw_push(twords_t *t, const char *s, size_t len, int bound)
     x->len = (unsigned char)(k < 255 ? k : 255);
     if (!x->num && in_list(&whole_words, x->w)) {
         /* "burning" is a feeling, not a burn; "teething" is not teeth. */
-        memcpy(x->m, x->w, sizeof x->m < sizeof x->w ? sizeof x->m : sizeof x->w);
-        x->m[sizeof x->m - 1] = '\0';
+        memcpy(x->m, x->w, sizeof x->m);
     } else if (!x->num) {
         kb_stem(x->w);
         const char *f = fold(x->w);
@@ -1617,7 +1617,7 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
              * hand, ...": items with no subject of their own carry the
              * situation (contexts) of the item before them, unmet (1) or met
              * (2; "if you are pregnant or have recently given birth"). */
-            if (starts_with_subject(cl[k], scratch))
+            if (context_unmet && starts_with_subject(cl[k], scratch))
                 context_unmet = 0;
             if (context_unmet == 1)
                 v = 0;
@@ -1852,7 +1852,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         out->long_duration = any_cue(low, &long_duration);
         routine_sign = any_said(low, &routine_signs);
         /* "every few nights" says how often, not how recent. */
-        self_care_sign = any_cue(low, &self_care_signs) && !strstr(low, "every few") && !strstr(low, "every couple");
+        self_care_sign = any_cue(low, &self_care_signs) && !any_cue(low, &recurring);
         urgent_sign = any_said(low, &urgent_signs);
     }
     twords_t *q = malloc(sizeof *q);
