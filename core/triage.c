@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects, whole_words, recurring; /* triage.json: see their _comment keys */
+static cue_list_t either_urgent, subjects, whole_words, recurring, new_subjects; /* triage.json: see their _comment keys */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -114,6 +114,7 @@ static void load(void)
         {"onsets", &onsets},               {"number_words", &number_words},
         {"spans", &spans},                 {"either_urgent", &either_urgent},
         {"subjects", &subjects},           {"whole_words", &whole_words},
+        {"new_subjects", &new_subjects},
         {"recurring", &recurring},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
@@ -438,6 +439,10 @@ static void mark_absent(twords_t *t)
             int unable = in_list(&inability, w);
             for (size_t k = i + 1, seen = 0; k < t->n && seen < 6; k++) {
                 if (t->v[k].bound || in_list(&terminators, t->v[k].w))
+                    break;
+                /* "hasn't touched it and my face has puffed up": "and"
+                 * before a subject of its own starts a new clause. */
+                if (strcmp(t->v[k].w, "and") == 0 && k + 1 < t->n && in_list(&new_subjects, t->v[k + 1].w))
                     break;
                 t->v[k].absent = unable ? 2 : 1;
                 seen += is_content(&t->v[k]);
@@ -1937,6 +1942,8 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
             continue;
         }
         views[nv].named = i < n_ids;
+        log_msg(LOG_DEBUG, "triage: candidate %s (overlap %d, name said %d)", e->id, views[nv].overlap,
+                views[nv].name_said);
         /* Insertion by fit among the searched entries, stable. */
         size_t k = nv++;
         while (k > 0 && !views[k].named && !views[k - 1].named && views[k - 1].fit < views[k].fit) {
