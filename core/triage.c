@@ -1246,6 +1246,18 @@ static int bare_word(const char *text, span_t word)
  * painful" after "the skin around the eye becomes" says how that skin is.
  * Writes the clause item k stands for into buf; returns it, or the item
  * itself when it stands alone. */
+static int starts_with_subject(const char *clause, twords_t *scratch);
+
+/* Where a whole word stands in a text, case aside; NULL when it does not. */
+static const char *word_in(const char *text, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *p = strcasestr(text, word); p; p = strcasestr(p + 1, word))
+        if ((p == text || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[len]))
+            return p;
+    return NULL;
+}
+
 static const char *clause_in_context(char **cl, const char *seps, size_t nc, size_t k, twords_t *scratch,
                                      char *buf, size_t size)
 {
@@ -1254,6 +1266,19 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     if (k > 0 && only_descriptors(cl[k], scratch)) {
         snprintf(buf, size, "%s %s", cl[k - 1], cl[k]);
         return buf;
+    }
+    /* "tummy pain that is getting worse or moves to the lower right": the
+     * second item, a phrase of its own, is said of what the first one's
+     * "that" is said of ("hard to see or open" is one item). */
+    if (k > 0 && seps[k - 1] == 'o' && n >= 2 && !starts_with_subject(cl[k], scratch)) {
+        const char *rel = word_in(cl[k - 1], "that");
+        if (!rel)
+            rel = word_in(cl[k - 1], "which");
+        if (rel) {
+            const char *end = rel + strcspn(rel, " ");
+            snprintf(buf, size, "%.*s %s", (int)(end - cl[k - 1]), cl[k - 1], cl[k] + strspn(cl[k], " "));
+            return buf;
+        }
     }
     if (n != 1)
         return cl[k];
