@@ -689,6 +689,18 @@ static int is_temp_word(const char *w)
     return strncmp(w, "temp", 4) == 0 || strcmp(w, "fever") == 0 || strcmp(w, "feverish") == 0;
 }
 
+/* Units a reading can carry that make it no temperature ("38.5 kg"). */
+static int is_measure_unit(const char *w)
+{
+    static const char *const units[] = {"kg", "kgs", "kilos", "lb", "lbs", "pounds", "mmol", "mg", "mcg", "ml",
+                                        "cm", "mm", "inches", "percent", "bpm", "units", "minutes", "mins",
+                                        "hours", "hrs", "weeks", "wks", NULL};
+    for (int i = 0; units[i]; i++)
+        if (strcmp(w, units[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void question_facts(const twords_t *t, facts_t *f)
 {
     f->age_months = f->temp_c = -1;
@@ -717,7 +729,10 @@ static void question_facts(const twords_t *t, facts_t *f)
             near_temp |= is_temp_word(t->v[k].w);
         int celsius = strcmp(next, "c") == 0 || strcmp(next, "°c") == 0 || strncmp(next, "degree", 6) == 0;
         int fahr = strcmp(next, "f") == 0 || strcmp(next, "°f") == 0;
-        if (f->temp_c < 0 && v >= 34 && v <= 43.5 && (celsius || near_temp) && !fahr)
+        /* "chills, aches all over and 38.3": a reading with a decimal
+         * between 37.5 and 42.5 and no unit of its own is a temperature. */
+        int bare = strchr(x->w, '.') && v >= 37.5 && v <= 42.5 && !unit_months(next) && !is_measure_unit(next);
+        if (f->temp_c < 0 && v >= 34 && v <= 43.5 && (celsius || near_temp || bare) && !fahr)
             f->temp_c = v;
         else if (f->temp_c < 0 && v >= 93 && v <= 110 && (fahr || near_temp))
             f->temp_c = (v - 32) * 5 / 9;
