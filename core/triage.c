@@ -28,7 +28,7 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects, whole_words, recurring, new_subjects; /* triage.json: see their _comment keys */
+static cue_list_t either_urgent, subjects, whole_words, recurring, new_subjects, fit_not_seizure; /* triage.json: see their _comment keys */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -114,7 +114,7 @@ static void load(void)
         {"onsets", &onsets},               {"number_words", &number_words},
         {"spans", &spans},                 {"either_urgent", &either_urgent},
         {"subjects", &subjects},           {"whole_words", &whole_words},
-        {"new_subjects", &new_subjects},
+        {"new_subjects", &new_subjects},   {"fit_not_seizure", &fit_not_seizure},
         {"recurring", &recurring},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
@@ -1857,8 +1857,9 @@ static const char *word_before(const char *text, const char *p)
 
 /* Words that are not what guidance means by them: "got back from Ghana" is
  * a return, not the back of the body ("my back from the waist down" is);
- * "last week" is a time, not how long something lasts. Blanked before the
- * description is read (triage.json "returns" and "times"). */
+ * "last week" is a time, not how long something lasts; "a coughing fit" is
+ * no seizure. Blanked before the description is read (triage.json
+ * "returns", "times" and "fit_not_seizure"). */
 static void blank_homonyms(char *text)
 {
     for (char *p = text; *p; p++) {
@@ -1870,6 +1871,14 @@ static void blank_homonyms(char *text)
             const char *w = word_before(text, p);
             if (w && word_at(text, w, &returns))
                 memset(p, ' ', 4);
+        } else if ((strncasecmp(p, "fit", 3) == 0 && !isalnum((unsigned char)p[3])) ||
+                   (strncasecmp(p, "fits", 4) == 0 && !isalnum((unsigned char)p[4]))) {
+            /* "a coughing fit", "keep fit", "fit and well": no seizure. */
+            const char *w = word_before(text, p);
+            size_t len = isalnum((unsigned char)p[3]) ? 4 : 3;
+            if ((w && word_at(text, w, &fit_not_seizure)) || strncasecmp(p + len, " and well", 9) == 0 ||
+                strncasecmp(p + len, " and healthy", 12) == 0)
+                memset(p, ' ', len);
         } else if (strncasecmp(p, "last ", 5) == 0 && word_at(text, p + 5, &times)) {
             /* "a cold last week" says when; "for the last week" how long. */
             const char *w = word_before(text, p);
