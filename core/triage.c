@@ -1485,7 +1485,91 @@ typedef struct view {
     int overlap, name_said, name_denied, fit;
 } view_t;
 
-static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
+/* A word of a name that says the situation its guidance holds in
+ * ("Diabetic foot problems"), which a description says anywhere. */
+static int situation_word(const char *m)
+{
+    for (size_t i = 0; i < title_situations.n; i++)
+        if (strncmp(m, title_situations.v[i], 6) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether the words of a name the description says stand together, within
+ * NAME_SPAN words and with no punctuation between them: "panic attacks,
+ * heart racing" does not name a heart attack; "periods have got really
+ * heavy" names heavy periods. Words added to the description (implied,
+ * after typed) and words of a situation ("diabetic") stand anywhere. */
+#define NAME_SPAN 4
+
+static int name_word_skipped(const char *m)
+{
+    return kb_is_stopword(m) || in_list(&children, m) || situation_word(m);
+}
+
+/* Where the description says name word m nearest to position p among its
+ * own words, or SIZE_MAX. */
+static size_t said_near(const twords_t *q, size_t typed, const char *m, size_t p)
+{
+    size_t best = SIZE_MAX, dist = SIZE_MAX;
+    for (size_t k = 0; k < typed; k++) {
+        if (strcmp(q->v[k].m, m) != 0 || q->v[k].absent == 1 || q->v[k].absent == 4)
+            continue;
+        size_t d = k > p ? k - p : p - k;
+        if (d < dist) {
+            dist = d;
+            best = k;
+        }
+    }
+    return best;
+}
+
+static int name_together(const twords_t *q, size_t typed, const kb_words_t *name)
+{
+    /* A title may hold several names ("Head lice and nits"): each is read
+     * on its own. */
+    for (size_t from = 0; from < name->n;) {
+        size_t to = from;
+        while (to < name->n && strcmp(name->v[to], "and") && strcmp(name->v[to], "or"))
+            to++;
+        size_t said = 0;
+        for (size_t i = from; i < to; i++)
+            said += !name_word_skipped(name->v[i]) && said_near(q, typed, name->v[i], 0) != SIZE_MAX;
+        if (said == 1)
+            return 1;
+        for (size_t i = from; i < to && said > 1; i++) {
+            if (name_word_skipped(name->v[i]))
+                continue;
+            for (size_t p = 0; p < typed; p++) {
+                if (strcmp(q->v[p].m, name->v[i]) != 0 || q->v[p].absent == 1 || q->v[p].absent == 4)
+                    continue;
+                size_t lo = p, hi = p;
+                for (size_t j = from; j < to; j++) {
+                    size_t k = name_word_skipped(name->v[j]) ? SIZE_MAX : said_near(q, typed, name->v[j], p);
+                    if (k != SIZE_MAX) {
+                        lo = k < lo ? k : lo;
+                        hi = k > hi ? k : hi;
+                    }
+                }
+                int ok = hi - lo <= NAME_SPAN;
+                for (size_t k = lo + 1; k <= hi && ok; k++)
+                    ok = q->v[k].bound == 0;
+                if (ok)
+                    return 1;
+            }
+            break; /* the first said word's places are enough */
+        }
+        from = to + 1;
+    }
+    /* No name said in its own words (only added words, or none): nothing
+     * to hold against it. */
+    for (size_t i = 0; i < name->n; i++)
+        if (!name_word_skipped(name->v[i]) && said_near(q, typed, name->v[i], 0) != SIZE_MAX)
+            return 0;
+    return 1;
+}
+
+static int view_read(kb_entry_t *e, const twords_t *q, size_t typed, view_t *v)
 {
     memset(v, 0, sizeof *v);
     v->e = e;
@@ -1529,7 +1613,7 @@ static int view_read(kb_entry_t *e, const twords_t *q, view_t *v)
      * kind: "nose" alone does not name "foreign body in nose or ear", nor
      * "pain" "joint pain", nor "throat" "strep throat". */
     int top = tier_words[2] ? 2 : tier_words[1] ? 1 : 0;
-    v->name_said = words > 0 && 2 * said >= words && tier_said[top] > 0;
+    v->name_said = words > 0 && 2 * said >= words && tier_said[top] > 0 && name_together(q, typed, name);
     v->overlap = symptom_overlap(e, q);
     v->fit = v->overlap + (v->name_said ? suspect_overlap : 0);
     return MUSE_OK;
@@ -1986,7 +2070,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
         kb_entry_t *e = NULL;
         if (kb_get(kb, cand[i], &e, NULL) != MUSE_OK)
             continue;
-        if (view_read(e, q, &views[nv]) != MUSE_OK) {
+        if (view_read(e, q, typed, &views[nv]) != MUSE_OK) {
             view_free(&views[nv]);
             continue;
         }
