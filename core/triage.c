@@ -1263,6 +1263,17 @@ static int bare_word(const char *text, span_t word)
  * itself when it stands alone. */
 static int starts_with_subject(const char *clause, twords_t *scratch);
 
+/* Whether a clause's first two words hold a subject ("you have", "if you",
+ * "your child"; not "stinging when you pee"). */
+static int opens_with_subject(const char *clause, twords_t *scratch)
+{
+    tw_split(clause, scratch);
+    for (size_t i = 0; i < scratch->n && i < 2; i++)
+        if (in_list(&subjects, scratch->v[i].w))
+            return 1;
+    return 0;
+}
+
 /* Where a whole word stands in a text, case aside; NULL when it does not. */
 static const char *word_in(const char *text, const char *word)
 {
@@ -1285,10 +1296,15 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     /* "tummy pain that is getting worse or moves to the lower right": the
      * second item, a phrase of its own, is said of what the first one's
      * "that" is said of ("hard to see or open" is one item). */
-    if (k > 0 && seps[k - 1] == 'o' && n >= 2 && !starts_with_subject(cl[k], scratch)) {
+    if (k > 0 && seps[k - 1] == 'o' && n >= 2 && !opens_with_subject(cl[k], scratch)) {
         const char *rel = word_in(cl[k - 1], "that");
         if (!rel)
             rel = word_in(cl[k - 1], "which");
+        /* "you are a man and have burning or stinging when you pee": the
+         * man has the stinging too. */
+        const char *and_have = strcasestr(cl[k - 1], " and have ");
+        if (!rel && and_have)
+            rel = and_have + 5;
         if (rel) {
             const char *end = rel + strcspn(rel, " ");
             snprintf(buf, size, "%.*s %s", (int)(end - cl[k - 1]), cl[k - 1], cl[k] + strspn(cl[k], " "));
@@ -1849,6 +1865,25 @@ static void add_implied(const char *low, twords_t *q)
     }
 }
 
+/* "35M", "52m", "27F": an adult's age and sex in the shorthand of forums
+ * and referral letters. A man is said as "man" (guidance for men is read
+ * for him); the woman needs no word. Ages 16 to 110 only: "200m" is a
+ * distance. */
+static void add_sex_shorthand(const char *low, twords_t *q)
+{
+    for (const char *p = low; *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > low && isalnum((unsigned char)p[-1])))
+            continue;
+        char *end;
+        long age = strtol(p, &end, 10);
+        if (end - p <= 3 && *end == 'm' && !isalnum((unsigned char)end[1]) && age >= 16 && age <= 110) {
+            tw_push(q, "man", 3, 1);
+            return;
+        }
+        p = end - 1;
+    }
+}
+
 /* Whether a word naming a child stands just before a number, perhaps with
  * "is", "was" or "aged" between ("baby 7 months", "daughter is 3 years"). */
 static int child_before(const char *low, const char *num)
@@ -2005,8 +2040,10 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     free(text);
     mark_absent(q);
     size_t typed = q->n; /* words of the description itself, before any added */
-    if (low)
+    if (low) {
         add_implied(low, q);
+        add_sex_shorthand(low, q);
+    }
     free(low);
     /* "my knee hurts" and "sore throat for 3 days" describe; "what causes
      * gout?" asks. */
