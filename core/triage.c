@@ -1794,6 +1794,20 @@ static void assess_entry(const view_t *v, const twords_t *q, const facts_t *f, t
     free(text);
 }
 
+/* Whether "or" or "nor" stands between the last punctuation before
+ * position at and at: the cue is an item of a list, which a negation
+ * before the list may cover ("not feeling sick or feverish"). */
+static int in_a_list(const char *low, const char *at)
+{
+    const char *b = at;
+    while (b > low && !strchr(",.;:!?", b[-1]))
+        b--;
+    for (const char *p = b; p < at; p++)
+        if (strncmp(p, " or ", 4) == 0 || strncmp(p, " nor ", 5) == 0)
+            return 1;
+    return 0;
+}
+
 /* Whether the text says a cue with no negation in the two words before it
  * ("not pregnant", "no pus"). */
 static int cue_said(const char *low, const char *c)
@@ -1802,13 +1816,20 @@ static int cue_said(const char *low, const char *c)
     for (const char *p = strstr(low, c); p; p = strstr(p + 1, c)) {
         if ((p > low && isalnum((unsigned char)p[-1])) || isalnum((unsigned char)p[len]))
             continue;
-        /* The two words before the cue. */
+        /* The words before the cue: two, or up to five through a list
+         * ("not feeling sick or feverish"), to punctuation or a word such
+         * as "but". */
         const char *s = p;
-        int words = 0, negated = 0;
-        while (s > low && words < 2) {
+        int words = 0, negated = 0, most = in_a_list(low, p) ? 5 : 2;
+        while (s > low && words < most) {
             const char *e = s;
-            while (e > low && !isalnum((unsigned char)e[-1]))
+            while (e > low && !isalnum((unsigned char)e[-1])) {
                 e--;
+                if (strchr(",.;:!?()", *e))
+                    e = low; /* punctuation: no further */
+            }
+            if (e == low)
+                break;
             const char *b = e;
             while (b > low && isalnum((unsigned char)b[-1]))
                 b--;
@@ -1819,6 +1840,8 @@ static int cue_said(const char *low, const char *c)
             for (const char *x = b; x < e && k + 1 < sizeof w; x++)
                 w[k++] = *x;
             w[k] = '\0';
+            if (in_list(&terminators, w))
+                break;
             negated |= in_list(&negations, w);
             words++;
             s = b;
