@@ -2159,7 +2159,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
      * advice ("sore throat, fever and a sandpaper rash": scarlet fever's
      * urgent advice, not a sore throat's "see a doctor"). */
     if (out->level != TRIAGE_NONE && out->level < TRIAGE_EMERGENCY && about.suspect > out->level &&
-        about.suspect < TRIAGE_EMERGENCY && about.fit > best_fit && out->score < weak_score &&
+        about.suspect < TRIAGE_EMERGENCY && about.fit > best_fit && out->score <= weak_score &&
         strcmp(about.entry, out->entry)) {
         log_msg(LOG_DEBUG, "triage: %s fits better (%d > %d): its advice if suspected", about.entry, about.fit,
                 best_fit);
