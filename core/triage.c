@@ -1125,6 +1125,10 @@ static size_t split_clauses(char *sent, char **out, char *seps, size_t max)
             for (int k = 0; keep[k]; k++)
                 if (strncmp(p + 4, keep[k], strlen(keep[k])) == 0)
                     cut = 0;
+            /* "some or all of the sight", "one or both eyes": one amount. */
+            if ((p - sent >= 4 && strncmp(p - 4, "some", 4) == 0 && strncmp(p + 4, "all ", 4) == 0) ||
+                (p - sent >= 3 && strncmp(p - 3, "one", 3) == 0 && strncmp(p + 4, "both ", 5) == 0))
+                cut = 0;
             /* "a lump in or around your vagina": one place, not two items. */
             for (int k = 0; places[k]; k++) {
                 size_t l = strlen(places[k]);
