@@ -326,6 +326,48 @@ static void test_triage_session6(void **state)
     assert_string_equal(level_of("fell off my bike onto my wrist and now my hand is numb and tingling"), "emergency");
 }
 
+/* Readings added in the seventh session, each with the page its entry
+ * cites: a negation's reach ends at "and my ..." (NHS "Pre-eclampsia":
+ * urgent); an item after "or" is said of the "that" before it ("tummy pain
+ * that ... moves to the lower right", NHS "Appendicitis"); a name is said
+ * only when its words stand together ("panic attacks, heart racing" is no
+ * heart attack); lay words for hearing lost suddenly (NHS "Hearing loss");
+ * "a sneezing fit" is no seizure; "41M" is a man, whose UTI symptoms are
+ * seen the same day (NHS "Urinary tract infections"); a fever in the 2 days
+ * after a baby's vaccinations with no other sign (UKHSA leaflet on
+ * paracetamol after MenB vaccination); a negation before a list reaches its
+ * items ("not feeling sick or feverish"); "nothing came on suddenly".
+ * Written for this test. */
+static void test_triage_session7(void **state)
+{
+    (void)state;
+    assert_string_equal(level_of("34 weeks pregnant with a bad headache, paracetamol hasn't touched it and my face "
+                                 "and feet have suddenly puffed up"),
+                        "urgent");
+    assert_string_equal(level_of("my tummy pain started around my belly button last night and has now moved to the "
+                                 "lower right side"),
+                        "urgent");
+    assert_string_not_equal(source_of("I get panic attacks, heart racing, and they pass after a few minutes"),
+                            "heart-attack");
+    assert_string_not_equal(level_of("I get panic attacks, heart racing, and they pass after a few minutes"),
+                            "emergency");
+    assert_string_equal(level_of("woke up with my left ear gone deaf, no pain"), "urgent");
+    assert_string_not_equal(level_of("had a sneezing fit and now there's a red blotch on the white of my eye, no pain "
+                                     "and my sight is fine"),
+                            "emergency");
+    assert_string_equal(level_of("41M, stinging when I pee and needing to go all the time since yesterday, no fever"),
+                        "urgent");
+    assert_string_equal(level_of("my 8 week old had her vaccinations this morning and has a temperature of 38, "
+                                 "feeding well and alert"),
+                        "self_care");
+    assert_string_equal(level_of("my 8 week old has a temperature of 38, feeding well"), "emergency");
+    assert_string_not_equal(level_of("burnt my arm on the oven, red and sore, no blisters, not feeling sick or "
+                                     "feverish"),
+                            "urgent");
+    assert_string_not_equal(level_of("my mum is 80 and more forgetful over the last year, nothing came on suddenly"),
+                            "emergency");
+}
+
 /* Contemplating's agents run in threads; the answer and its sources must not
  * depend on which thread finished first. */
 static void test_contemplating_deterministic(void **state)
@@ -438,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_triage_negation_and_limits),
         cmocka_unit_test(test_triage_reading),
         cmocka_unit_test(test_triage_session6),
+        cmocka_unit_test(test_triage_session7),
         cmocka_unit_test(test_contemplating_deterministic),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_concurrent_asks),
