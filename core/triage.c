@@ -28,7 +28,8 @@ static cue_list_t not_an_age, for_everyone, returns, times, title_situations, re
     not_a_duration, onsets, number_words, spans;
 static char *message_routine, *message_self_care, *message_urgent;
 static int suspect_overlap = 3;
-static cue_list_t either_urgent, subjects, whole_words, recurring, new_subjects, fit_not_seizure; /* triage.json: see their _comment keys */
+static cue_list_t either_urgent, subjects, whole_words, recurring, new_subjects, fit_not_seizure;
+static cue_list_t reading_units, reading_names; /* triage.json: see their _comment keys */
 static cue_list_t *same;
 static size_t n_same;
 /* "implies" in triage.json: lay phrases and the words of guidance they mean. */
@@ -115,6 +116,7 @@ static void load(void)
         {"spans", &spans},                 {"either_urgent", &either_urgent},
         {"subjects", &subjects},           {"whole_words", &whole_words},
         {"new_subjects", &new_subjects},   {"fit_not_seizure", &fit_not_seizure},
+        {"reading_units", &reading_units}, {"reading_names", &reading_names},
         {"recurring", &recurring},
     };
     static const char *const names[] = {"self_care", "routine", "urgent", "emergency"};
@@ -689,18 +691,6 @@ static int is_temp_word(const char *w)
     return strncmp(w, "temp", 4) == 0 || strcmp(w, "fever") == 0 || strcmp(w, "feverish") == 0;
 }
 
-/* Units a reading can carry that make it no temperature ("38.5 kg"). */
-static int is_measure_unit(const char *w)
-{
-    static const char *const units[] = {"kg", "kgs", "kilos", "lb", "lbs", "pounds", "mmol", "mg", "mcg", "ml",
-                                        "cm", "mm", "inches", "percent", "bpm", "units", "minutes", "mins",
-                                        "hours", "hrs", "weeks", "wks", NULL};
-    for (int i = 0; units[i]; i++)
-        if (strcmp(w, units[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void question_facts(const twords_t *t, facts_t *f)
 {
     f->age_months = f->temp_c = -1;
@@ -730,8 +720,11 @@ static void question_facts(const twords_t *t, facts_t *f)
         int celsius = strcmp(next, "c") == 0 || strcmp(next, "°c") == 0 || strncmp(next, "degree", 6) == 0;
         int fahr = strcmp(next, "f") == 0 || strcmp(next, "°f") == 0;
         /* "chills, aches all over and 38.3": a reading with a decimal
-         * between 37.5 and 42.5 and no unit of its own is a temperature. */
-        int bare = strchr(x->w, '.') && v >= 37.5 && v <= 42.5 && !unit_months(next) && !is_measure_unit(next);
+         * between 37.5 and 42.5, no unit of its own and no name of another
+         * reading before it ("BMI 38.5") is a temperature. */
+        const char *before = i > 0 ? t->v[i - 1].w : "";
+        int bare = strchr(x->w, '.') && v >= 37.5 && v <= 42.5 && !unit_months(next) &&
+                   !in_list(&reading_units, next) && !in_list(&reading_names, before);
         if (f->temp_c < 0 && v >= 34 && v <= 43.5 && (celsius || near_temp || bare) && !fahr)
             f->temp_c = v;
         else if (f->temp_c < 0 && v >= 93 && v <= 110 && (fahr || near_temp))
@@ -1126,8 +1119,10 @@ static size_t split_clauses(char *sent, char **out, char *seps, size_t max)
                 if (strncmp(p + 4, keep[k], strlen(keep[k])) == 0)
                     cut = 0;
             /* "some or all of the sight", "one or both eyes": one amount. */
-            if ((p - sent >= 4 && strncmp(p - 4, "some", 4) == 0 && strncmp(p + 4, "all ", 4) == 0) ||
-                (p - sent >= 3 && strncmp(p - 3, "one", 3) == 0 && strncmp(p + 4, "both ", 5) == 0))
+            if ((p - sent >= 4 && strncmp(p - 4, "some", 4) == 0 && (p - sent == 4 || !isalpha((unsigned char)p[-5])) &&
+                 strncmp(p + 4, "all ", 4) == 0) ||
+                (p - sent >= 3 && strncmp(p - 3, "one", 3) == 0 && (p - sent == 3 || !isalpha((unsigned char)p[-4])) &&
+                 strncmp(p + 4, "both ", 5) == 0))
                 cut = 0;
             /* "a lump in or around your vagina": one place, not two items. */
             for (int k = 0; places[k]; k++) {
@@ -1259,20 +1254,13 @@ static int bare_word(const char *text, span_t word)
     return 1;
 }
 
-/* Items of a list share words: "swelling of the lips, tongue or throat"
- * means "swelling of the tongue"; "numbness or weakness comes on
- * suddenly" means "numbness comes on suddenly"; "red, swollen and
- * painful" after "the skin around the eye becomes" says how that skin is.
- * Writes the clause item k stands for into buf; returns it, or the item
- * itself when it stands alone. */
-static int starts_with_subject(const char *clause, twords_t *scratch);
-
-/* Whether a clause's first two words hold a subject ("you have", "if you",
- * "your child"; not "stinging when you pee"). */
-static int opens_with_subject(const char *clause, twords_t *scratch)
+/* Whether one of a clause's first `words` words is a subject (triage.json
+ * "subjects": "you have", "your child", "someone"). Two words: "if you"
+ * opens with one, "stinging when you pee" does not. */
+static int subject_within(const char *clause, size_t words, twords_t *scratch)
 {
     tw_split(clause, scratch);
-    for (size_t i = 0; i < scratch->n && i < 2; i++)
+    for (size_t i = 0; i < scratch->n && i < words; i++)
         if (in_list(&subjects, scratch->v[i].w))
             return 1;
     return 0;
@@ -1288,6 +1276,12 @@ static const char *word_in(const char *text, const char *word)
     return NULL;
 }
 
+/* Items of a list share words: "swelling of the lips, tongue or throat"
+ * means "swelling of the tongue"; "numbness or weakness comes on
+ * suddenly" means "numbness comes on suddenly"; "red, swollen and
+ * painful" after "the skin around the eye becomes" says how that skin is.
+ * Writes the clause item k stands for into buf; returns it, or the item
+ * itself when it stands alone. */
 static const char *clause_in_context(char **cl, const char *seps, size_t nc, size_t k, twords_t *scratch,
                                      char *buf, size_t size)
 {
@@ -1300,7 +1294,7 @@ static const char *clause_in_context(char **cl, const char *seps, size_t nc, siz
     /* "tummy pain that is getting worse or moves to the lower right": the
      * second item, a phrase of its own, is said of what the first one's
      * "that" is said of ("hard to see or open" is one item). */
-    if (k > 0 && seps[k - 1] == 'o' && n >= 2 && !opens_with_subject(cl[k], scratch)) {
+    if (k > 0 && seps[k - 1] == 'o' && n >= 2 && !subject_within(cl[k], 2, scratch)) {
         const char *rel = word_in(cl[k - 1], "that");
         if (!rel)
             rel = word_in(cl[k - 1], "which");
@@ -1356,11 +1350,7 @@ static int situation_follows(char **cl, size_t k)
  * ("you have", "your child", "someone"). */
 static int starts_with_subject(const char *clause, twords_t *scratch)
 {
-    tw_split(clause, scratch);
-    for (size_t i = 0; i < scratch->n && i < 3; i++)
-        if (in_list(&subjects, scratch->v[i].w))
-            return 1;
-    return 0;
+    return subject_within(clause, 3, scratch);
 }
 
 static int kind_is_not_condition(const kb_entry_t *e)
@@ -1515,13 +1505,10 @@ static int situation_word(const char *m)
     return 0;
 }
 
-/* Whether the words of a name the description says stand together, within
- * NAME_SPAN words and with no punctuation between them: "panic attacks,
- * heart racing" does not name a heart attack; "periods have got really
- * heavy" names heavy periods. Words added to the description (implied,
- * after typed) and words of a situation ("diabetic") stand anywhere. */
-#define NAME_SPAN 4
+#define NAME_SPAN 4 /* words a name's words may span in a description */
 
+/* Words of a name that need not stand with the others: stopwords, words
+ * for children, words of a situation. */
 static int name_word_skipped(const char *m)
 {
     return kb_is_stopword(m) || in_list(&children, m) || situation_word(m);
@@ -1544,6 +1531,11 @@ static size_t said_near(const twords_t *q, size_t typed, const char *m, size_t p
     return best;
 }
 
+/* Whether the words of a name the description says stand together, within
+ * NAME_SPAN words and with no punctuation between them: "panic attacks,
+ * heart racing" does not name a heart attack; "periods have got really
+ * heavy" names heavy periods. Words added to the description (implied,
+ * after typed) and words of a situation ("diabetic") stand anywhere. */
 static int name_together(const twords_t *q, size_t typed, const kb_words_t *name)
 {
     /* A title may hold several names ("Head lice and nits"): each is read
@@ -1577,7 +1569,8 @@ static int name_together(const twords_t *q, size_t typed, const kb_words_t *name
                 if (ok)
                     return 1;
             }
-            break; /* the first said word's places are enough */
+            if (said_near(q, typed, name->v[i], 0) != SIZE_MAX)
+                break; /* the first said word's places are enough */
         }
         from = to + 1;
     }
@@ -1844,7 +1837,7 @@ static int cue_said(const char *low, const char *c)
             for (const char *x = b; x < e && k + 1 < sizeof w; x++)
                 w[k++] = *x;
             w[k] = '\0';
-            if (in_list(&terminators, w))
+            if (in_list(&terminators, w) || (words >= 2 && strcmp(w, "and") == 0))
                 break;
             negated |= in_list(&negations, w);
             words++;
@@ -1892,18 +1885,19 @@ static void add_implied(const char *low, twords_t *q)
     }
 }
 
-/* "35M", "52m", "27F": an adult's age and sex in the shorthand of forums
- * and referral letters. A man is said as "man" (guidance for men is read
- * for him); the woman needs no word. Ages 16 to 110 only: "200m" is a
- * distance. */
-static void add_sex_shorthand(const char *low, twords_t *q)
+/* "35M", "52M,": an adult's age and sex in the shorthand of forums and
+ * referral letters, a capital M straight after the age and before a space,
+ * punctuation or the end ("100m" is a distance). A man is said as "man"
+ * (guidance for men is read for him); a woman needs no word. Ages 16 to
+ * 110 only. */
+static void add_sex_shorthand(const char *text, twords_t *q)
 {
-    for (const char *p = low; *p; p++) {
-        if (!isdigit((unsigned char)*p) || (p > low && isalnum((unsigned char)p[-1])))
+    for (const char *p = text; *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > text && isalnum((unsigned char)p[-1])))
             continue;
         char *end;
         long age = strtol(p, &end, 10);
-        if (end - p <= 3 && *end == 'm' && !isalnum((unsigned char)end[1]) && age >= 16 && age <= 110) {
+        if (end - p <= 3 && *end == 'M' && !isalnum((unsigned char)end[1]) && age >= 16 && age <= 110) {
             tw_push(q, "man", 3, 1);
             return;
         }
@@ -2069,7 +2063,7 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     size_t typed = q->n; /* words of the description itself, before any added */
     if (low) {
         add_implied(low, q);
-        add_sex_shorthand(low, q);
+        add_sex_shorthand(question, q);
     }
     free(low);
     /* "my knee hurts" and "sore throat for 3 days" describe; "what causes
