@@ -1538,48 +1538,46 @@ static size_t said_near(const twords_t *q, size_t typed, const char *m, size_t p
  * after typed) and words of a situation ("diabetic") stand anywhere. */
 static int name_together(const twords_t *q, size_t typed, const kb_words_t *name)
 {
+    int any_said = 0;
     /* A title may hold several names ("Head lice and nits"): each is read
      * on its own. */
     for (size_t from = 0; from < name->n;) {
         size_t to = from;
         while (to < name->n && strcmp(name->v[to], "and") && strcmp(name->v[to], "or"))
             to++;
-        size_t said = 0;
+        size_t said = 0, first = to;
         for (size_t i = from; i < to; i++)
-            said += !name_word_skipped(name->v[i]) && said_near(q, typed, name->v[i], 0) != SIZE_MAX;
+            if (!name_word_skipped(name->v[i]) && said_near(q, typed, name->v[i], 0) != SIZE_MAX) {
+                said++;
+                first = first == to ? i : first;
+            }
+        any_said |= said > 0;
         if (said == 1)
             return 1;
-        for (size_t i = from; i < to && said > 1; i++) {
-            if (name_word_skipped(name->v[i]))
+        /* From each place the first said word stands, the nearest places
+         * of the others. */
+        for (size_t p = 0; said > 1 && p < typed; p++) {
+            if (strcmp(q->v[p].m, name->v[first]) != 0 || q->v[p].absent == 1 || q->v[p].absent == 4)
                 continue;
-            for (size_t p = 0; p < typed; p++) {
-                if (strcmp(q->v[p].m, name->v[i]) != 0 || q->v[p].absent == 1 || q->v[p].absent == 4)
-                    continue;
-                size_t lo = p, hi = p;
-                for (size_t j = from; j < to; j++) {
-                    size_t k = name_word_skipped(name->v[j]) ? SIZE_MAX : said_near(q, typed, name->v[j], p);
-                    if (k != SIZE_MAX) {
-                        lo = k < lo ? k : lo;
-                        hi = k > hi ? k : hi;
-                    }
+            size_t lo = p, hi = p;
+            for (size_t j = from; j < to; j++) {
+                size_t k = name_word_skipped(name->v[j]) ? SIZE_MAX : said_near(q, typed, name->v[j], p);
+                if (k != SIZE_MAX) {
+                    lo = k < lo ? k : lo;
+                    hi = k > hi ? k : hi;
                 }
-                int ok = hi - lo <= NAME_SPAN;
-                for (size_t k = lo + 1; k <= hi && ok; k++)
-                    ok = q->v[k].bound == 0;
-                if (ok)
-                    return 1;
             }
-            if (said_near(q, typed, name->v[i], 0) != SIZE_MAX)
-                break; /* the first said word's places are enough */
+            int ok = hi - lo <= NAME_SPAN;
+            for (size_t k = lo + 1; k <= hi && ok; k++)
+                ok = q->v[k].bound == 0;
+            if (ok)
+                return 1;
         }
         from = to + 1;
     }
     /* No name said in its own words (only added words, or none): nothing
      * to hold against it. */
-    for (size_t i = 0; i < name->n; i++)
-        if (!name_word_skipped(name->v[i]) && said_near(q, typed, name->v[i], 0) != SIZE_MAX)
-            return 0;
-    return 1;
+    return !any_said;
 }
 
 static int view_read(kb_entry_t *e, const twords_t *q, size_t typed, view_t *v)
@@ -1820,12 +1818,10 @@ static int cue_said(const char *low, const char *c)
         int words = 0, negated = 0, most = in_a_list(low, p) ? 5 : 2;
         while (s > low && words < most) {
             const char *e = s;
-            while (e > low && !isalnum((unsigned char)e[-1])) {
-                e--;
-                if (strchr(",.;:!?()", *e))
-                    e = low; /* punctuation: no further */
-            }
-            if (e == low)
+            int punctuation = 0;
+            while (e > low && !isalnum((unsigned char)e[-1]) && !punctuation)
+                punctuation = strchr(",.;:!?()", *--e) != NULL;
+            if (punctuation || e == low)
                 break;
             const char *b = e;
             while (b > low && isalnum((unsigned char)b[-1]))
@@ -2061,10 +2057,9 @@ int triage_assess(kb_t *kb, const char *question, const char *const *ids, size_t
     free(text);
     mark_absent(q);
     size_t typed = q->n; /* words of the description itself, before any added */
-    if (low) {
+    if (low)
         add_implied(low, q);
-        add_sex_shorthand(question, q);
-    }
+    add_sex_shorthand(question, q);
     free(low);
     /* "my knee hurts" and "sore throat for 3 days" describe; "what causes
      * gout?" asks. */
